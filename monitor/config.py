@@ -1,0 +1,324 @@
+"""feeds.yaml and the environment, validated once into frozen dataclasses.
+
+This is the only module that reads ``os.environ``. Every problem raises ``ConfigError`` with one
+line naming the file, the line YAML gives, the feed and the field.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from monitor import __version__
+from monitor.errors import ConfigError
+from monitor.models import FeedConfig
+
+DEFAULT_USER_AGENT = (
+    f"policy-monitor/{__version__} (+https://github.com/policy-monitor/policy-monitor)"
+)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2}
+_SIZE_UNITS["gib"] = 1024**3
+_LANG = re.compile(r"^[a-z]{2,3}$")
+
+FEED_KEYS = {"name", "url", "language", "interval", "enabled", "tags", "timeout", "max_bytes"}
+DEFAULT_KEYS = {"interval", "timeout", "max_bytes", "user_agent", "concurrency", "max_backoff"}
+ALERT_KEYS = {
+    "webhook_env",
+    "min_score",
+    "platforms",
+    "practices",
+    "max_age",
+    "datasette_url",
+    "rate_limit",
+    "group_window",
+}
+TOP_KEYS = {"defaults", "feeds", "alerts"}
+
+
+@dataclass(frozen=True)
+class Defaults:
+    interval: float = 1800.0
+    timeout: float = 20.0
+    max_bytes: int = 10 * 1000 * 1000
+    user_agent: str = DEFAULT_USER_AGENT
+    concurrency: int = 8
+    max_backoff: float = 86400.0  # a failing feed is retried at least once a day
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    webhook_env: str = "SLACK_WEBHOOK_URL"
+    webhook_url: str | None = field(default=None, repr=False)  # from the environment only
+    min_score: float = 0.5
+    platforms: tuple[str, ...] = ()
+    practices: tuple[str, ...] = ()
+    max_age: float = 3 * 86400.0
+    datasette_url: str | None = None
+    rate_limit: float = 1.0  # seconds between two Slack messages
+    group_window: float = 45 * 86400.0  # effective dates this close belong to one change
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    feeds: tuple[FeedConfig, ...]
+    defaults: Defaults = Defaults()
+    alerts: AlertsConfig = AlertsConfig()
+
+    def feed(self, name: str) -> FeedConfig:
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        known = ", ".join(f.name for f in self.feeds)
+        raise ConfigError(f"{self.path}: no feed named {name!r} (known: {known})")
+
+    @property
+    def enabled_feeds(self) -> tuple[FeedConfig, ...]:
+        return tuple(f for f in self.feeds if f.enabled)
+
+
+def parse_duration(value: Any) -> float:
+    """``90``, ``"30s"``, ``"15m"``, ``"1h"``, ``"3d"`` -> seconds. Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(value)
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
+    if seconds <= 0:
+        raise ValueError(value)
+    return seconds
+
+
+def parse_size(value: Any) -> int:
+    """``1000000``, ``"10MB"``, ``"512KiB"`` -> bytes. Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int):
+        size = value
+    else:
+        match = _SIZE.match(str(value))
+        if not match:
+            raise ValueError(value)
+        size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+    if size <= 0:
+        raise ValueError(value)
+    return size
+
+
+class _Loader(yaml.SafeLoader):
+    """A SafeLoader that remembers the line of every mapping and of each of its keys."""
+
+
+class _Map(dict):
+    line: int = 0
+    key_lines: dict[str, int]
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
+    mapping = _Map(loader.construct_mapping(node, deep=True))
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {
+        str(key.value): key.start_mark.line + 1 for key, _ in node.value if hasattr(key, "value")
+    }
+    return mapping
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+
+
+class _Validator:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: Any, message: str, key: str | None = None, feed: str | None = None):
+        line = getattr(where, "line", 0)
+        if key is not None and isinstance(where, _Map):
+            line = where.key_lines.get(key, line)
+        place = f"{self.path}:{line}" if line else str(self.path)
+        who = f" feed {feed!r}" if feed else ""
+        what = f" field {key!r}" if key else ""
+        raise ConfigError(f"{place}:{who}{what}: {message}".replace(": :", ":"))
+
+    def check_keys(self, mapping: Any, allowed: set[str], context: str, feed: str | None = None):
+        if not isinstance(mapping, dict):
+            self.fail(mapping, f"{context} must be a mapping, got {type(mapping).__name__}")
+        for key in mapping:
+            if key not in allowed:
+                hint = ", ".join(sorted(allowed))
+                self.fail(mapping, f"unknown key in {context} (allowed: {hint})", str(key), feed)
+
+    def duration(self, mapping: _Map, key: str, default: float, feed: str | None = None) -> float:
+        if key not in mapping:
+            return default
+        try:
+            return parse_duration(mapping[key])
+        except ValueError:
+            msg = f"bad duration {mapping[key]!r}; write it like 90s, 15m, 1h or 3d"
+            self.fail(mapping, msg, key, feed)
+
+    def size(self, mapping: _Map, key: str, default: int, feed: str | None = None) -> int:
+        if key not in mapping:
+            return default
+        try:
+            return parse_size(mapping[key])
+        except ValueError:
+            self.fail(mapping, f"bad size {mapping[key]!r}; write it like 10MB", key, feed)
+
+    def defaults(self, raw: Any) -> Defaults:
+        if raw is None:
+            return Defaults()
+        self.check_keys(raw, DEFAULT_KEYS, "defaults")
+        base = Defaults()
+        concurrency = raw.get("concurrency", base.concurrency)
+        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+            self.fail(raw, f"must be a whole number >= 1, got {concurrency!r}", "concurrency")
+        user_agent = raw.get("user_agent", base.user_agent)
+        if not isinstance(user_agent, str) or not user_agent.strip():
+            self.fail(raw, "must be a non-empty string", "user_agent")
+        return Defaults(
+            interval=self.duration(raw, "interval", base.interval),
+            timeout=self.duration(raw, "timeout", base.timeout),
+            max_bytes=self.size(raw, "max_bytes", base.max_bytes),
+            user_agent=user_agent,
+            concurrency=concurrency,
+            max_backoff=self.duration(raw, "max_backoff", base.max_backoff),
+        )
+
+    def feed(self, raw: Any, index: int, defaults: Defaults, base_dir: Path) -> FeedConfig:
+        if not isinstance(raw, dict):
+            self.fail(raw, f"feed #{index + 1} must be a mapping with name and url")
+        name = raw.get("name")
+        if isinstance(name, int | float) and not isinstance(name, bool):
+            name = str(name)  # `name: 500` is a name, not a number
+        if not isinstance(name, str) or not name.strip():
+            self.fail(raw, f"feed #{index + 1} needs a non-empty name", "name")
+        name = name.strip()
+        self.check_keys(raw, FEED_KEYS, "a feed", name)
+        url = raw.get("url")
+        if not isinstance(url, str) or not url.strip():
+            self.fail(raw, "missing url", "url", name)
+        url = self.url(raw, url.strip(), name, base_dir)
+        language = raw.get("language")
+        if language is not None and (not isinstance(language, str) or not _LANG.match(language)):
+            msg = f"must be an ISO 639-1 code like de or en, got {language!r}"
+            self.fail(raw, msg, "language", name)
+        enabled = raw.get("enabled", True)
+        if not isinstance(enabled, bool):
+            self.fail(raw, f"must be true or false, got {enabled!r}", "enabled", name)
+        tags = raw.get("tags", [])
+        if isinstance(tags, str):
+            tags = [tags]
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            self.fail(raw, "must be a list of strings", "tags", name)
+        return FeedConfig(
+            name=name,
+            url=url,
+            language=language,
+            interval=self.duration(raw, "interval", defaults.interval, name),
+            enabled=enabled,
+            tags=tuple(tags),
+            timeout=self.duration(raw, "timeout", defaults.timeout, name),
+            max_bytes=self.size(raw, "max_bytes", defaults.max_bytes, name),
+            user_agent=defaults.user_agent,
+        )
+
+    def url(self, raw: _Map, url: str, name: str, base_dir: Path) -> str:
+        scheme = urlsplit(url).scheme.lower()
+        if scheme in ("http", "https"):
+            if not urlsplit(url).netloc:
+                self.fail(raw, f"URL {url!r} has no host", "url", name)
+            return url
+        if scheme == "file":
+            return url
+        if scheme == "" or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):
+            path = Path(url).expanduser()
+            return (base_dir / path).resolve().as_uri() if not path.is_absolute() else path.as_uri()
+        self.fail(
+            raw, f"unsupported scheme {scheme!r}: use http, https or a file path", "url", name
+        )
+
+    def alerts(self, raw: Any, environ: dict[str, str]) -> AlertsConfig:
+        if raw is None:
+            raw = _Map()
+        self.check_keys(raw, ALERT_KEYS, "alerts")
+        base = AlertsConfig()
+        webhook_env = raw.get("webhook_env", base.webhook_env)
+        if not isinstance(webhook_env, str) or not re.match(
+            r"^[A-Za-z_][A-Za-z0-9_]*$", webhook_env
+        ):
+            self.fail(raw, "must name an environment variable", "webhook_env")
+        min_score = raw.get("min_score", base.min_score)
+        if not isinstance(min_score, int | float) or not 0 <= min_score <= 1:
+            self.fail(raw, f"must be a number between 0 and 1, got {min_score!r}", "min_score")
+        lists = {}
+        for key in ("platforms", "practices"):
+            value = raw.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                self.fail(raw, "must be a list of strings", key)
+            lists[key] = tuple(value)
+        datasette_url = raw.get("datasette_url")
+        if datasette_url is not None and not str(datasette_url).startswith(("http://", "https://")):
+            self.fail(raw, f"must be an http(s) URL, got {datasette_url!r}", "datasette_url")
+        return AlertsConfig(
+            webhook_env=webhook_env,
+            webhook_url=(environ.get(webhook_env) or "").strip() or None,
+            min_score=float(min_score),
+            platforms=lists["platforms"],
+            practices=lists["practices"],
+            max_age=self.duration(raw, "max_age", base.max_age),
+            datasette_url=str(datasette_url).rstrip("/") if datasette_url else None,
+            rate_limit=self.duration(raw, "rate_limit", base.rate_limit),
+            group_window=self.duration(raw, "group_window", base.group_window),
+        )
+
+
+def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    """Read and validate feeds.yaml. Raises ConfigError with a one-line message."""
+    path = Path(path)
+    environ = dict(os.environ) if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        raw = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+    check = _Validator(path)
+    if not isinstance(raw, dict):
+        check.fail(raw, "must be a mapping with a 'feeds' list")
+    check.check_keys(raw, TOP_KEYS, "the top level")
+    defaults = check.defaults(raw.get("defaults"))
+    feeds_raw = raw.get("feeds")
+    if not isinstance(feeds_raw, list) or not feeds_raw:
+        check.fail(raw, "needs a non-empty list of feeds", "feeds")
+    feeds: list[FeedConfig] = []
+    seen: dict[str, int] = {}
+    for index, feed_raw in enumerate(feeds_raw):
+        feed = check.feed(feed_raw, index, defaults, path.parent)
+        if feed.name in seen:
+            check.fail(
+                feed_raw, f"duplicate name (also feed #{seen[feed.name] + 1})", "name", feed.name
+            )
+        seen[feed.name] = index
+        feeds.append(feed)
+    alerts = check.alerts(raw.get("alerts"), environ)
+    return Config(path=path, feeds=tuple(feeds), defaults=defaults, alerts=alerts)

@@ -1,0 +1,147 @@
+"""HTML (or plain text) from a feed -> clean plain text.
+
+The stdlib ``html.parser`` does the tokenising: it never raises on broken markup, decodes
+entities and keeps ``<script>``/``<style>`` bodies apart so they can be dropped. Block elements
+become line or paragraph breaks; whitespace inside HTML is collapsed as a browser would, except in
+``<pre>``. Text without any tag is taken as plain text: only its entities are decoded and its
+whitespace normalised, so its own line breaks survive.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+__all__ = ["html_to_text", "normalize_text"]
+
+_SKIPPED = frozenset({"script", "style", "template", "noscript"})
+# fmt: off
+_PARAGRAPH = frozenset({
+    "p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "hr", "ul", "ol", "dl", "table",
+    "figure", "figcaption", "section", "article", "aside", "header", "footer", "nav", "main",
+    "form", "fieldset", "address", "details",
+})
+# fmt: on
+_LINE = frozenset(["div", "li", "tr", "dt", "dd", "caption", "summary", "option"])
+_CELL = frozenset({"td", "th"})
+_PRESERVING = frozenset({"pre", "textarea"})
+
+_TAG = re.compile(r"<[A-Za-z/!?]")
+_SPACE_RUNS = re.compile(r" {2,}")
+_SPACE_AROUND_NEWLINE = re.compile(r" *\n *")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_ANY_TAG = re.compile(r"<[^>]*>?")
+
+# Block elements leave soft marks (private-use characters) that merge: the closing </li> and
+# the next <li> give one line break, not two; a paragraph mark among them wins. <br> is a hard \n.
+_LINE_MARK = "\ue000"
+_PARAGRAPH_MARK = "\ue001"
+_PARAGRAPH_BREAK = re.compile("[ \ue000\ue001]*\ue001[ \ue000\ue001]*")
+_LINE_BREAK = re.compile("[ \ue000]*\ue000[ \ue000]*")
+
+# Control characters go, every kind of horizontal space becomes a plain space, \n stays.
+_CLEANUP = {code: None for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
+_CLEANUP.update({code: None for code in range(0x80, 0xA0)})  # C1 controls
+_CLEANUP.update({code: None for code in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0xAD)})
+_CLEANUP.update({code: " " for code in (0x09, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x202F)})
+_CLEANUP.update({0x205F: " ", 0x3000: " ", 0x2028: "\n", 0x2029: "\n"})
+
+
+def normalize_text(text: str) -> str:
+    """Remove control characters, collapse spaces, strip lines, keep at most one blank line."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.translate(_CLEANUP)
+    text = _SPACE_RUNS.sub(" ", text)
+    if "\n" in text:
+        text = _SPACE_AROUND_NEWLINE.sub("\n", text)
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
+
+
+def html_to_text(html_text: str) -> str:
+    """Plain text of an HTML fragment or document; plain text passes through (normalised)."""
+    if not html_text:
+        return ""
+    if _TAG.search(html_text) is None:
+        if "&" in html_text:
+            html_text = html.unescape(html_text)
+        return normalize_text(html_text)
+    extractor = _TextExtractor()
+    try:
+        extractor.feed(html_text)
+        extractor.close()
+    except (AssertionError, ValueError):  # a give-up of html.parser: strip tags the crude way
+        return normalize_text(html.unescape(_ANY_TAG.sub(" ", html_text)))
+    text = "".join(extractor.pieces)
+    if _PARAGRAPH_MARK in text:
+        text = _PARAGRAPH_BREAK.sub("\n\n", text)
+    if _LINE_MARK in text:
+        text = _LINE_BREAK.sub("\n", text)
+    return normalize_text(text)
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pieces: list[str] = []
+        self.skipping = 0
+        self.preserving = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED:
+            self.skipping += 1
+        elif tag in _PARAGRAPH:
+            self.pieces.append(_PARAGRAPH_MARK)
+        elif tag in _LINE:
+            self.pieces.append(_LINE_MARK)
+        elif tag == "br":
+            self.pieces.append("\n")
+        elif tag in _CELL:
+            self.pieces.append(" ")
+        if tag in _PRESERVING:
+            self.preserving += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.pieces.append("\n")
+        elif tag in _PARAGRAPH:
+            self.pieces.append(_PARAGRAPH_MARK)
+        elif tag in _LINE:
+            self.pieces.append(_LINE_MARK)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED:
+            self.skipping = max(0, self.skipping - 1)
+        elif tag in _PARAGRAPH:
+            self.pieces.append(_PARAGRAPH_MARK)
+        elif tag in _LINE:
+            self.pieces.append(_LINE_MARK)
+        elif tag == "br":  # </br> counts as <br>, as in browsers
+            self.pieces.append("\n")
+        if tag in _PRESERVING:
+            self.preserving = max(0, self.preserving - 1)
+
+    def close(self) -> None:
+        # Markup left unfinished at the end (<p, <a href='x..., <!-- ...) is dropped, as
+        # browsers do; html.parser would emit it as text.
+        if _TAG.match(self.rawdata):
+            self.rawdata = ""
+        super().close()
+
+    def parse_marked_section(self, i: int, report: int = 1) -> int:
+        # <![foo[ ... ]]> with an unknown keyword makes Python < 3.13 raise AssertionError:
+        # skip the section up to its ">" like newer Pythons (and browsers) do.
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            end = self.rawdata.find(">", i + 3)
+            return end + 1 if end != -1 else i + 3
+
+    def handle_data(self, data: str) -> None:
+        if self.skipping:
+            return
+        if not self.preserving and ("\n" in data or "\r" in data):
+            data = data.replace("\r", " ").replace("\n", " ")
+        self.pieces.append(data)

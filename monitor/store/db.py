@@ -1,0 +1,113 @@
+"""Opening the database: WAL, busy timeout, migrations, and one writer transaction at a time."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from monitor.store.migrations import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def utcnow() -> str:
+    """Now, as the UTC ISO 8601 string every timestamp column holds."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Database:
+    """One SQLite connection shared by the daemon's threads, writes serialised by a lock.
+
+    ``transaction()`` is the only way to write: BEGIN IMMEDIATE, then COMMIT, or ROLLBACK on any
+    exception, so a crash at any point leaves either all or none of a unit of work. Nested calls
+    join the outer transaction.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self.conn = conn
+        self.utils = sqlite_utils.Database(conn)
+        if str(path) != ":memory:":
+            self.utils.enable_wal()
+        conn.execute("PRAGMA synchronous = NORMAL")
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.migrate()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self.conn
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    def query_one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchone()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations this database lacks, each atomically. Returns their names."""
+        with self._lock:
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {row[0] for row in self.conn.execute("SELECT name FROM schema_migrations")}
+            applied = []
+            for version, (name, sql) in enumerate(MIGRATIONS, start=1):
+                if name in done:
+                    continue
+                # executescript cannot take parameters; name and version are our own constants.
+                self.conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{sql}\n;INSERT INTO schema_migrations VALUES "
+                    f"({version}, '{name}', '{utcnow()}');\nCOMMIT;"
+                )
+                applied.append(name)
+            return applied
+
+    @property
+    def schema_version(self) -> int:
+        row = self.query_one("SELECT max(version) FROM schema_migrations")
+        return int(row[0] or 0)
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+def open_db(path: str | Path) -> Database:
+    return Database(path)

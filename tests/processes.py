@@ -1,0 +1,27 @@
+"""Helpers for tests that drive the daemon as a real subprocess and read its database."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    """Poll a condition until it holds; fail naming ``what`` when it never does."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def scalar(db: Path, sql: str) -> int:
+    """One number read from the database file, read-only; 0 before the schema exists."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute(sql).fetchone()[0] or 0
+    except sqlite3.OperationalError:  # not created yet
+        return 0

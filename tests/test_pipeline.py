@@ -1,0 +1,131 @@
+"""One poll from fetch to store, against real loopback servers and a real SQLite file."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug import Response
+
+from monitor.config import load_config
+from monitor.pipeline import Pipeline
+from monitor.scheduler import Daemon
+from tests.generated_feeds import rss_feed
+
+
+def config_for(tmp_path, urls: dict[str, str], extra: str = ""):
+    lines = ["defaults: {interval: 10m, timeout: 3s, max_bytes: 200KB, concurrency: 4}", extra]
+    lines.append("feeds:")
+    lines += [f"  - {{name: {name}, url: '{url}', language: en}}" for name, url in urls.items()]
+    path = tmp_path / "feeds.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return load_config(path, environ={})
+
+
+@pytest.fixture
+def make_pipeline(tmp_path, db):
+    made = []
+
+    def make(urls, extractor=None):
+        pipeline = Pipeline(config_for(tmp_path, urls), db, extractor=extractor)
+        made.append(pipeline)
+        return pipeline
+
+    yield make
+    for pipeline in made:
+        pipeline.close()
+
+
+def by_feed(reports):
+    return {report.feed: report for report in reports}
+
+
+def test_first_poll_stores_then_304_adds_nothing(httpserver, make_pipeline, db):
+    body = rss_feed(1, 5)
+    etag = '"v1"'
+
+    def handler(request):
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304, headers={"ETag": etag})
+        return Response(body, headers={"ETag": etag, "Content-Type": "application/rss+xml"})
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(handler)
+    pipeline = make_pipeline({"one": httpserver.url_for("/feed.xml")})
+    first = pipeline.poll_feeds()[0]
+    assert (first.status, first.new, first.updated, first.error) == ("200", 5, 0, None)
+    second = pipeline.poll_feeds()[0]
+    assert (second.status, second.new) == ("304", 0)
+    assert db.query_one("SELECT count(*) FROM items")[0] == 5
+    row = db.query_one("SELECT polls, etag, consecutive_failures FROM feeds WHERE name = 'one'")
+    assert tuple(row) == (2, etag, 0)
+
+
+def test_broken_feeds_fail_alone(httpserver, make_pipeline, db):
+    release = threading.Event()
+
+    def slow(_request):
+        release.wait(10)
+        return Response(rss_feed(9, 1))
+
+    httpserver.expect_request("/ok.xml").respond_with_data(rss_feed(2, 3))
+    httpserver.expect_request("/500.xml").respond_with_data("boom", status=500)
+    httpserver.expect_request("/slow.xml").respond_with_handler(slow)
+    httpserver.expect_request("/huge.xml").respond_with_data(b"<rss>" + b" " * 400_000)
+    httpserver.expect_request("/html.xml").respond_with_data(
+        "<html><body>Not a feed</body></html>", content_type="text/html"
+    )
+    httpserver.expect_request("/loop.xml").respond_with_data(
+        "", status=302, headers={"Location": "/loop.xml"}
+    )
+    names = ["ok", "500", "slow", "huge", "html", "loop"]
+    pipeline = make_pipeline({n: httpserver.url_for(f"/{n}.xml") for n in names})
+    try:
+        reports = by_feed(pipeline.poll_feeds())
+    finally:
+        release.set()
+    assert (reports["ok"].status, reports["ok"].new) == ("200", 3)
+    assert reports["500"].status == "HTTP 500"
+    for name in ("slow", "huge", "html", "loop"):
+        assert reports[name].error, name
+    failures = dict(db.query("SELECT name, consecutive_failures FROM feeds"))
+    assert failures == {"ok": 0, "500": 1, "slow": 1, "huge": 1, "html": 1, "loop": 1}
+    errors = dict(db.query("SELECT name, last_error FROM feeds WHERE name != 'ok'"))
+    assert all(errors.values())
+
+
+def test_same_article_in_two_feeds_and_a_changed_item(httpserver, make_pipeline, db):
+    shared = rss_feed(3, 2)
+    httpserver.expect_request("/a.xml").respond_with_data(shared)
+    httpserver.expect_request("/b.xml").respond_with_data(shared.replace(b"urn:feed3", b"urn:b"))
+    pipeline = make_pipeline({"a": httpserver.url_for("/a.xml"), "b": httpserver.url_for("/b.xml")})
+    reports = by_feed(pipeline.poll_feeds())
+    assert reports["a"].new + reports["b"].new == 2
+    assert db.query_one("SELECT count(*) FROM items")[0] == 2
+    assert db.query_one("SELECT count(*) FROM item_feeds")[0] == 4
+
+    httpserver.clear()
+    httpserver.expect_request("/a.xml").respond_with_data(
+        shared.replace(b"article 0", b"ARTICLE 0")
+    )
+    httpserver.expect_request("/b.xml").respond_with_data(b"")
+    reports = by_feed(pipeline.poll_feeds(["a"]))
+    assert (reports["a"].new, reports["a"].updated) == (0, 1)
+    assert db.query_one("SELECT count(*) FROM items WHERE revision = 2")[0] == 1
+
+
+def test_daemon_skips_a_feed_that_is_backing_off(httpserver, make_pipeline, db):
+    httpserver.expect_request("/down.xml").respond_with_data("down", status=503)
+    pipeline = make_pipeline({"down": httpserver.url_for("/down.xml")})
+    daemon = Daemon(pipeline)
+    feed = pipeline.config.feed("down")
+    daemon.poll_feed(feed)
+    daemon.poll_feed(feed)  # due again only after the backoff: no second request
+    assert len(httpserver.log) == 1
+    assert db.query_one("SELECT consecutive_failures FROM feeds")[0] == 1
+
+
+def test_a_local_file_url_is_imported(tmp_path, make_pipeline, db):
+    path = tmp_path / "archive.xml"
+    path.write_bytes(rss_feed(4, 3))
+    report = make_pipeline({"archive": str(path)}).poll_feeds()[0]
+    assert (report.status, report.new) == ("200", 3)
