@@ -1,0 +1,164 @@
+"""Commands of the extraction: extract a text or a corpus, re-extract stored items, score."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from typing import Any
+
+import click
+from tabulate import tabulate
+
+from monitor.cli import AppContext, global_options
+from monitor.models import Extraction
+from monitor.store.extractions import evidence_records
+
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+CORPUS_FIELDS = [
+    "enforcement_change",
+    "score",
+    "platforms",
+    "effective_date",
+    "practices",
+    "actions",
+    "evidence",
+]
+
+
+def extraction_json(extraction: Extraction) -> dict[str, Any]:
+    """Every field of an extraction, as plain JSON values."""
+    data = asdict(extraction)
+    data["evidence"] = evidence_records(extraction)
+    for key in ("platforms", "mentions", "practices", "actions"):
+        data[key] = list(data[key])
+    return data
+
+
+def corpus_json(record: dict[str, Any], extraction: Extraction) -> dict[str, Any]:
+    """The fields of LABELS.md for one corpus record, with the id and the evidence."""
+    data = extraction_json(extraction)
+    return {"id": record.get("id"), **{key: data[key] for key in CORPUS_FIELDS}}
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+@click.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"), required=False)
+@click.option("--lang", help="Language of the text (de, en); detected when not given.")
+@click.option("--published", type=DATE, help="Publication date (YYYY-MM-DD) for relative dates.")
+@click.option("--title", default="", help="The article's title.")
+@click.option(
+    "--jsonl",
+    type=click.File("r", encoding="utf-8"),
+    help="A corpus in the LABELS.md format: print one JSON object per record.",
+)
+@global_options
+def extract(source, lang: str | None, published, title: str, jsonl) -> None:
+    """Extract one text (FILE, or - / nothing for stdin) and print the extraction as JSON."""
+    from monitor.extract import Extractor
+
+    extractor = Extractor()
+    if jsonl is not None:
+        records = [json.loads(line) for line in jsonl if line.strip()]
+        for record, extraction in zip(records, extractor.extract_records(records), strict=True):
+            _echo_json(corpus_json(record, extraction))
+        return
+    text = (source or click.get_text_stream("stdin")).read()
+    date = published.date() if published else None
+    _echo_json(extraction_json(extractor.extract_text(text, lang, date, title)))
+
+
+@click.command()
+@click.option("--since", type=DATE, help="Only items published on or after this date.")
+@global_options
+@click.pass_context
+def reprocess(ctx: click.Context, since) -> None:
+    """Extract every stored item again (after a data or extractor change). Idempotent."""
+    from monitor.extract import Extractor
+    from monitor.pipeline import reprocess_items
+
+    obj = ctx.ensure_object(AppContext)
+    settings, db = obj.config().alerts, obj.db()
+    with _Progress("Re-extracting") as progress:
+        since_text = since.date().isoformat() if since else None
+        count, changes = reprocess_items(db, Extractor(), settings, since_text, progress)
+    click.echo(f"{count} items re-extracted; {changes} changes after regrouping.")
+
+
+class _Progress:
+    """A click progress bar that opens when the first batch reports the total."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.bar = label, None
+
+    def __call__(self, step: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(step)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+@click.command("eval")
+@click.argument("corpus", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@global_options
+@click.pass_context
+def eval_(ctx: click.Context, corpus: str, as_json: bool) -> None:
+    """Score a labelled corpus (../shared/corpus/LABELS.md); -v/--verbose lists each article's
+    misses, expected vs got."""
+    from monitor.evaluate import load_corpus, run_evaluation
+    from monitor.extract import Extractor
+
+    verbose = ctx.ensure_object(AppContext).verbose > 0
+    evaluation = run_evaluation(load_corpus(corpus), Extractor())
+    if as_json:
+        report = dict(evaluation.report)
+        if verbose:
+            report["misses"] = evaluation.misses
+        _echo_json(report)
+        return
+    click.echo(_table(evaluation.report))
+    if verbose:
+        for miss in evaluation.misses:
+            click.echo(f"\n{miss['id']}: {miss.get('title') or ''}")
+            for key, value in miss.items():
+                if isinstance(value, dict):
+                    click.echo(f"  {key}: expected {value['expected']}, got {value['got']}")
+
+
+def _table(report: dict[str, Any]) -> str:
+    decision = report["enforcement_change"]
+    rows = [("enforcement_change", decision["precision"], decision["recall"], decision["f1"])]
+    for key in ("platforms", "practices", "actions"):
+        rows.append((key, report[key]["precision"], report[key]["recall"], report[key]["f1"]))
+    table = tabulate(rows, headers=("field", "precision", "recall", "f1"), floatfmt=".3f")
+    counts = ", ".join(f"{k} {decision[k]}" for k in ("tp", "fp", "fn", "tn"))
+    return (
+        f"{table}\n\neffective_date accuracy {report['effective_date']['accuracy']:.3f}\n"
+        f"decision counts: {counts}\n"
+        f"{report['articles']} articles, {report['docs_per_second']} docs/s"
+        + _events_line(report.get("events"))
+    )
+
+
+def _events_line(events: dict[str, Any] | None) -> str:
+    if not events:
+        return ""
+    return (
+        f"\nevents: pairwise precision {events['pairwise_precision']:.3f}, pairwise recall "
+        f"{events['pairwise_recall']:.3f}, {events['alerts']} alerts for "
+        f"{events['gold_events']} gold events"
+    )
+
+
+COMMANDS = [extract, reprocess, eval_]

@@ -1,0 +1,111 @@
+"""Scoring of a labelled corpus with the rules of ../shared/corpus/LABELS.md.
+
+- ``enforcement_change``: a binary classifier (precision, recall, F1 and the four counts).
+- ``platforms``, ``practices``, ``actions``: sets compared per article, micro precision, recall
+  and F1 over all articles (true positives, false positives and false negatives summed).
+- ``effective_date``: accuracy over *all* articles; an article counts as right only when the
+  predicted value equals the gold value string for string, and a gold ``null`` is right only
+  when nothing was predicted.
+- ``docs_per_second``: articles extracted per second of wall time (pipelines built beforehand).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monitor.changes import score_events
+from monitor.models import Extraction
+
+SET_FIELDS = ("platforms", "practices", "actions")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    report: dict[str, Any]  # exactly the object ``policy-monitor eval --json`` prints
+    extractions: list[Extraction]  # in the order of the records
+    misses: list[dict[str, Any]]  # per article: what was expected and what we got, where wrong
+
+
+def load_corpus(path: str | Path) -> list[dict[str, Any]]:
+    """The records of a JSON Lines corpus (blank lines skipped)."""
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+
+
+def _got(extraction: Extraction) -> dict[str, Any]:
+    return {
+        "enforcement_change": extraction.enforcement_change,
+        "platforms": sorted(extraction.platforms),
+        "practices": sorted(extraction.practices),
+        "actions": sorted(extraction.actions),
+        "effective_date": extraction.effective_date,
+    }
+
+
+def _misses(record: dict, got: dict) -> dict[str, Any] | None:
+    gold = record.get("gold") or {}
+    wrong = {}
+    for name in ("enforcement_change", "effective_date", *SET_FIELDS):
+        expected = gold.get(name)
+        expected = sorted(expected or []) if name in SET_FIELDS else expected
+        if expected != got[name]:
+            wrong[name] = {"expected": expected, "got": got[name]}
+    return {"id": record.get("id"), "title": record.get("title"), **wrong} if wrong else None
+
+
+def score(records: list[dict], extractions: Iterable[Extraction], seconds: float) -> Evaluation:
+    """The report for ``records`` given the ``extractions`` computed for them."""
+    extractions = list(extractions)
+    counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+    sets = {name: [0, 0, 0] for name in SET_FIELDS}
+    dates_right, misses = 0, []
+    for record, extraction in zip(records, extractions, strict=True):
+        gold, got = record.get("gold") or {}, _got(extraction)
+        truth, guess = bool(gold.get("enforcement_change")), got["enforcement_change"]
+        counts[("t" if truth == guess else "f") + ("p" if guess else "n")] += 1
+        for name in SET_FIELDS:
+            expected, predicted = set(gold.get(name) or ()), set(got[name])
+            sets[name][0] += len(expected & predicted)
+            sets[name][1] += len(predicted - expected)
+            sets[name][2] += len(expected - predicted)
+        dates_right += gold.get("effective_date") == got["effective_date"]
+        miss = _misses(record, got)
+        if miss:
+            misses.append(miss)
+    n = len(records)
+    report: dict[str, Any] = {
+        "articles": n,
+        "enforcement_change": {**_prf(counts["tp"], counts["fp"], counts["fn"]), **counts},
+    }
+    report.update({name: _prf(*sets[name]) for name in SET_FIELDS})
+    report["effective_date"] = {"accuracy": round(dates_right / n, 4) if n else 1.0}
+    report["docs_per_second"] = round(n / seconds, 1) if seconds > 0 else 0.0
+    return Evaluation(report, extractions, misses)
+
+
+def run_evaluation(records: list[dict], extractor) -> Evaluation:
+    """Extract every record (batched) and score it; keeps the extractions for other reports."""
+    for lang in {r.get("lang") for r in records} & set(extractor.languages):
+        extractor.pipeline(lang)  # build before the clock starts
+    started = time.perf_counter()
+    extractions = extractor.extract_records(records)
+    evaluation = score(records, extractions, time.perf_counter() - started)
+    evaluation.report["events"] = score_events(records, extractions)
+    return evaluation
+
+
+def evaluate(records: list[dict], extractor) -> dict[str, Any]:
+    """The report object of ``policy-monitor eval --json``."""
+    return run_evaluation(records, extractor).report

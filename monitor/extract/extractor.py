@@ -1,0 +1,282 @@
+"""The extractor: text in, ``Extraction`` out. spaCy ``Doc``s never leave this package.
+
+``Extractor`` builds one pipeline per language on first use and keeps it. Items are grouped by
+language and run through ``nlp.pipe`` in batches; a failure is recorded on its item only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from monitor.extract import EXTRACTOR_VERSION
+from monitor.extract.dates import choose_effective, find_dates
+from monitor.extract.decision import decide
+from monitor.extract.language import detect_language
+from monitor.extract.nlp import build_pipeline, load_lexicon, supported_languages
+from monitor.extract.sentences import read_sentences
+from monitor.models import DateMention, Evidence, Extraction, StoredItem
+from monitor.reader.text import html_to_text
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = 20_000  # analysed characters per article, after cleaning
+MAX_RAW_CHARS = 400_000  # looked at before cleaning (HTML shrinks)
+MAX_EVIDENCE = 3
+LEAD_DATES = 3  # body sentences whose dates may be effective even without evidence
+MAX_WORD = 100  # characters; the tokenizer is slow on endless "words"
+LONG_WORD = re.compile(rf"\S{{{MAX_WORD}}}\S+")
+
+
+def clean_text(text: str) -> str:
+    """Plain text (the reader's HTML-to-text: tags, entities and control characters gone,
+    whitespace normalised, at most one blank line), with words cut at ``MAX_WORD``."""
+    return LONG_WORD.sub(lambda m: m.group()[:MAX_WORD], html_to_text(text))
+
+
+def prepare(title: str, *parts: str) -> tuple[str, int, bool]:
+    """(text to analyse, characters of it that are the title, truncated?)."""
+    raw = [p or "" for p in parts]
+    truncated = sum(len(p) for p in raw) > MAX_RAW_CHARS
+    head = clean_text((title or "")[:2000])
+    body = [clean_text(p[:MAX_RAW_CHARS]) for p in raw]
+    body = [p for i, p in enumerate(body) if p and not any(_repeated(p, q) for q in body[i + 1 :])]
+    text = "\n\n".join([head, *body]) if head else "\n\n".join(body)
+    if len(text) > MAX_CHARS:
+        cut = text.rfind(" ", 0, MAX_CHARS)
+        text, truncated = text[: cut if cut > MAX_CHARS // 2 else MAX_CHARS], True
+    return text, len(head), truncated
+
+
+def _repeated(part: str, later: str) -> bool:
+    """A summary that the content repeats (often cut short, with an ellipsis)."""
+    return part[:200].rstrip(" .…[]") in later
+
+
+def normalise_language(lang: str | None) -> str | None:
+    """``de-DE`` -> ``de``; None or empty -> None."""
+    if not lang or not lang.strip():
+        return None
+    return re.split(r"[-_]", lang.strip().lower(), maxsplit=1)[0]
+
+
+def _published(value: str | dt.date | None) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+class Extractor:
+    """Builds a pipeline per language lazily, once, and extracts texts and stored items.
+
+    ``languages`` defaults to every language the data files support (a ``cues_<lang>.yaml``).
+    """
+
+    def __init__(self, languages: Sequence[str] | None = None) -> None:
+        self.languages = tuple(languages or supported_languages())
+        self._pipelines: dict[str, Language] = {}
+
+    def pipeline(self, lang: str) -> Language:
+        if lang not in self._pipelines:
+            self._pipelines[lang] = build_pipeline(lang)
+        return self._pipelines[lang]
+
+    def extract_text(
+        self,
+        text: str,
+        lang: str | None = None,
+        published: dt.date | None = None,
+        title: str = "",
+    ) -> Extraction:
+        """The extraction of one article (``title`` is analysed as its first sentence)."""
+        job = _Job(None, None, title or "", (text or "",), lang, published)
+        return self._run([job])[0]
+
+    def extract_records(
+        self, records: Sequence[Mapping[str, Any]], batch_size: int = 64
+    ) -> list[Extraction]:
+        """One extraction per corpus-shaped record (``text``, ``lang``, ``published``,
+        ``title``; other keys ignored), batched like ``extract_items``."""
+        jobs = [
+            _Job(
+                None,
+                None,
+                r.get("title"),
+                (r.get("text") or "",),
+                r.get("lang"),
+                r.get("published"),
+            )
+            for r in records
+        ]
+        return self._run(jobs, batch_size)
+
+    def extract_items(self, items: Sequence[StoredItem], batch_size: int = 64) -> list[Extraction]:
+        """One extraction per item, in order; one item failing does not stop the others."""
+        jobs = [
+            _Job(i.id, i.content_hash, i.title, (i.summary, i.content), i.language, i.published)
+            for i in items
+        ]
+        return self._run(jobs, batch_size)
+
+    def _run(self, jobs: list[_Job], batch_size: int = 64) -> list[Extraction]:
+        results: dict[int, Extraction] = {}
+        ready: dict[str, list[tuple[int, _Job]]] = defaultdict(list)
+        for n, job in enumerate(jobs):
+            try:
+                outcome = job.screen(self.languages)
+            except Exception as exc:  # bad input of any kind stays on its item
+                outcome = job.result("error", reason=f"{type(exc).__name__}: {exc}")
+            if isinstance(outcome, Extraction):
+                results[n] = outcome
+            else:
+                ready[outcome].append((n, job))
+        for lang, group in ready.items():
+            for start in range(0, len(group), batch_size):
+                results.update(self._run_batch(lang, group[start : start + batch_size]))
+        return [results[n] for n in range(len(jobs))]
+
+    def _run_batch(self, lang: str, group: list[tuple[int, _Job]]) -> dict[int, Extraction]:
+        nlp = self.pipeline(lang)
+        try:
+            docs = list(nlp.pipe([_make_doc(nlp, job.text) for _, job in group]))
+        except Exception:  # find the culprit: one item at a time
+            docs = [self._parse_one(nlp, job.text) for _, job in group]
+        results = {}
+        for (n, job), doc in zip(group, docs, strict=True):
+            try:
+                if isinstance(doc, Exception):
+                    raise doc
+                results[n] = analyse(doc, job, lang)
+            except Exception as exc:
+                log.warning("extraction failed for item %s: %s", job.item_id, exc, exc_info=True)
+                results[n] = job.result("error", lang=lang, reason=f"{type(exc).__name__}: {exc}")
+        return results
+
+    @staticmethod
+    def _parse_one(nlp: Language, text: str) -> Doc | Exception:
+        try:
+            return nlp(_make_doc(nlp, text))
+        except Exception as exc:
+            return exc
+
+
+def _make_doc(nlp: Language, text: str) -> Doc:
+    """Tokenise, keeping the text at hand (``Doc.text`` is rebuilt token by token)."""
+    doc = nlp.make_doc(text)
+    doc.user_data["text"] = text
+    return doc
+
+
+class _Job:
+    """One article on its way through the extractor."""
+
+    def __init__(self, item_id, content_hash, title, parts, lang, published) -> None:
+        self.item_id, self.content_hash = item_id, content_hash
+        self.title, self.parts, self.lang = title or "", parts, normalise_language(lang)
+        self.published = _published(published)
+        self.text, self.title_chars, self.truncated = "", 0, False
+
+    def result(self, status: str, lang: str | None = None, **fields) -> Extraction:
+        return Extraction(
+            item_id=self.item_id,
+            lang=lang or self.lang,
+            status=status,
+            extractor_version=EXTRACTOR_VERSION,
+            truncated=self.truncated,
+            content_hash=self.content_hash,
+            **fields,
+        )
+
+    def screen(self, languages: Sequence[str]) -> str | Extraction:
+        """The language to run, or the final extraction when there is nothing to run."""
+        self.text, self.title_chars, self.truncated = prepare(self.title, *self.parts)
+        if not self.text.strip():
+            return self.result("empty", reason="no text")
+        lang = self.lang or detect_language(self.text, languages)
+        if lang is None:
+            return self.result("unsupported_language", reason="language not recognised")
+        if lang not in languages:
+            supported = ", ".join(languages)
+            return self.result("unsupported_language", lang, reason=f"{lang} not in {supported}")
+        return lang
+
+
+def analyse(doc: Doc, job: _Job, lang: str) -> Extraction:
+    """Decision, effective date and evidence of one parsed article."""
+    lexicon = load_lexicon(lang)
+    sentences, sent_of = read_sentences(doc, lexicon, job.title_chars)
+    dates = find_dates(job.text, lang, job.published)
+    date_sentences = [_sentence_at(doc, sent_of, d.start) for d in dates]
+    for mention, index in zip(dates, date_sentences, strict=True):
+        if index is not None and mention.role == "past":
+            sentences[index].old_date = True
+        elif index is not None and mention.role == "effective":
+            sentences[index].cues |= {"enforcement", "novelty"}
+    decision = decide(lexicon, sentences)
+    chosen = None
+    if decision.enforcement_change:
+        pairs = zip(dates, date_sentences, strict=True)
+        relevant = [(d, s) for d, s in pairs if _about_the_change(sentences, s)]
+        weights = {i: _date_weight(sentences, s) for i, (_, s) in enumerate(relevant)}
+        chosen = choose_effective([d for d, _ in relevant], job.published, weights)
+    change = decision.enforcement_change
+    return job.result(
+        "ok",
+        lang,
+        enforcement_change=change,
+        score=decision.score,
+        platforms=decision.subjects,
+        mentions=decision.mentions,
+        effective_date=chosen.value if chosen else None,
+        effective_precision=chosen.precision if chosen else None,
+        practices=decision.practices if change else (),
+        actions=decision.actions if change else (),
+        dates=tuple(dates),
+        evidence=_evidence(doc, sentences, dates, date_sentences),
+    )
+
+
+def _sentence_at(doc: Doc, sent_of: list[int], char: int) -> int | None:
+    token = doc.char_span(char, char + 1, alignment_mode="expand")
+    return sent_of[token.start] if token is not None and len(token) else None
+
+
+def _about_the_change(sentences, index: int | None) -> bool:
+    """Dates count in the title, the lead and the evidence, not in background paragraphs."""
+    if index is None:
+        return False
+    sentence = sentences[index]
+    return sentence.position < LEAD_DATES or sentence.strength > 0
+
+
+def _date_weight(sentences, index: int | None) -> float:
+    if index is None:
+        return 1.0
+    sentence = sentences[index]
+    if sentence.title:
+        return 3.0
+    return 1.0 + 2.0 * sentence.strength * sentence.discount
+
+
+def _evidence(doc: Doc, sentences, dates: list[DateMention], date_sentences) -> tuple:
+    ranked = sorted((s for s in sentences if s.evidence > 0), key=lambda s: -s.evidence)
+    chosen = sorted(ranked[:MAX_EVIDENCE], key=lambda s: s.index)
+    evidence = []
+    for sentence in chosen:
+        ordered = sorted(sentence.spans, key=lambda span: span[1])
+        spans = [(kind, doc[start:end].text) for kind, start, end in ordered]
+        in_sentence = zip(dates, date_sentences, strict=True)
+        spans += [("date", d.text) for d, i in in_sentence if i == sentence.index]
+        text = doc[sentence.start : sentence.end].text.strip()
+        evidence.append(Evidence(text, tuple(dict.fromkeys(spans))))
+    return tuple(evidence)

@@ -1,0 +1,104 @@
+"""Scoring a labelled corpus, and the quality targets on the dev set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.evaluate import evaluate, load_corpus, run_evaluation, score
+from monitor.extract import Extractor
+from monitor.models import Extraction
+
+DEV = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev.jsonl"
+
+
+def extraction(change=False, platforms=(), practices=(), actions=(), date=None) -> Extraction:
+    return Extraction(
+        item_id=None,
+        lang="en",
+        status="ok",
+        extractor_version="test",
+        enforcement_change=change,
+        platforms=tuple(platforms),
+        practices=tuple(practices),
+        actions=tuple(actions),
+        effective_date=date,
+    )
+
+
+def record(change, platforms=(), practices=(), actions=(), date=None, rid="r") -> dict:
+    gold = {
+        "enforcement_change": change,
+        "platforms": list(platforms),
+        "practices": list(practices),
+        "actions": list(actions),
+        "effective_date": date,
+    }
+    return {"id": rid, "title": "t", "gold": gold}
+
+
+def test_score_counts_decisions_sets_and_dates():
+    records = [
+        record(True, ["X"], ["political_ads"], ["prohibition"], "2019-11-22", "a"),
+        record(False, ["WhatsApp"], rid="b"),
+        record(True, ["YouTube"], ["ad_blocking"], ["restriction"], None, "c"),
+    ]
+    extractions = [
+        extraction(True, ["X"], ["political_ads"], ["prohibition", "fine"], "2019-11-22"),
+        extraction(True, ["WhatsApp", "Facebook"], ["bulk_messaging"], ["legal_action"], "2019"),
+        extraction(False, ["YouTube"]),
+    ]
+    evaluation = score(records, extractions, seconds=2.0)
+    report = evaluation.report
+    assert list(report) == [
+        "articles",
+        "enforcement_change",
+        "platforms",
+        "practices",
+        "actions",
+        "effective_date",
+        "docs_per_second",
+    ]
+    assert report["articles"] == 3 and report["docs_per_second"] == 1.5
+    decision = report["enforcement_change"]
+    assert (decision["tp"], decision["fp"], decision["fn"], decision["tn"]) == (1, 1, 1, 0)
+    assert decision["precision"] == 0.5 and decision["recall"] == 0.5
+    assert report["platforms"] == {"precision": 0.75, "recall": 1.0, "f1": 0.8571}
+    assert report["practices"]["precision"] == 0.5 and report["practices"]["recall"] == 0.5
+    # a gold null date is right only when nothing was predicted: b and c are wrong/right
+    assert report["effective_date"] == {"accuracy": round(2 / 3, 4)}
+    assert [m["id"] for m in evaluation.misses] == ["a", "b", "c"]
+    assert evaluation.misses[0]["actions"] == {
+        "expected": ["prohibition"],
+        "got": ["fine", "prohibition"],
+    }
+    assert evaluation.extractions == extractions
+
+
+def test_empty_sets_score_as_perfect():
+    report = score([record(False)], [extraction()], seconds=1.0).report
+    assert report["practices"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert report["effective_date"]["accuracy"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def dev_evaluation():
+    return run_evaluation(load_corpus(DEV), Extractor())
+
+
+def test_dev_set_meets_the_quality_targets(dev_evaluation):
+    report = dev_evaluation.report
+    assert report["articles"] == 60
+    assert report["enforcement_change"]["f1"] >= 0.95
+    assert report["platforms"]["f1"] >= 0.95
+    assert report["practices"]["f1"] >= 0.85
+    assert report["actions"]["f1"] >= 0.85
+    assert report["effective_date"]["accuracy"] >= 0.85
+
+
+def test_evaluation_keeps_its_extractions(dev_evaluation):
+    records = load_corpus(DEV)
+    assert len(dev_evaluation.extractions) == len(records)
+    assert all(e.status == "ok" for e in dev_evaluation.extractions)
+    assert evaluate(records[:3], Extractor())["articles"] == 3
