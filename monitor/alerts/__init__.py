@@ -1,0 +1,1 @@
+"""Alerts: the outbox dispatcher (``outbox``) and the Slack side (``slack``)."""
