@@ -97,6 +97,12 @@ def test_dev_set_meets_the_quality_targets(dev_evaluation):
     assert report["effective_date"]["accuracy"] >= 0.85
 
 
+def test_dev_set_events_make_one_alert_per_gold_event(dev_evaluation):
+    events = dev_evaluation.report["events"]
+    assert events["pairwise_precision"] >= 0.9 and events["pairwise_recall"] >= 0.9
+    assert events["alerts"] == events["gold_events"] == 14
+
+
 def test_evaluation_keeps_its_extractions(dev_evaluation):
     records = load_corpus(DEV)
     assert len(dev_evaluation.extractions) == len(records)

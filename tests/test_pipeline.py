@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from monitor.config import load_config
@@ -36,6 +37,16 @@ def make_pipeline(tmp_path, db):
         pipeline.close()
 
 
+@pytest.fixture
+def threaded_server():
+    """A server that answers requests concurrently, so one slow feed cannot block the others."""
+    server = HTTPServer(threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
 def by_feed(reports):
     return {report.feed: report for report in reports}
 
@@ -60,7 +71,8 @@ def test_first_poll_stores_then_304_adds_nothing(httpserver, make_pipeline, db):
     assert tuple(row) == (2, etag, 0)
 
 
-def test_broken_feeds_fail_alone(httpserver, make_pipeline, db):
+def test_broken_feeds_fail_alone(threaded_server, make_pipeline, db):
+    httpserver = threaded_server
     release = threading.Event()
 
     def slow(_request):

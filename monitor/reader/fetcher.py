@@ -77,6 +77,7 @@ def _read_response(
     etag = response.headers.get("etag")
     last_modified = response.headers.get("last-modified")
     if status == 304:
+        response.read()  # the (empty) body: without it httpcore drops the keep-alive connection
         return FetchResult(
             url=str(response.url),
             status=304,
