@@ -153,9 +153,10 @@ def run_demo(db_path: Path) -> None:
     )
     click.echo(
         f"\nBrowse the result:\n"
-        f"  policy-monitor --db {db_path} changes\n"
-        f"  policy-monitor --db {db_path} alerts\n"
-        f"  datasette {db_path}   (then open {DATASETTE_URL}/{db_path.stem}/changes)"
+        f"  .venv/bin/policy-monitor --db {db_path} changes\n"
+        f"  .venv/bin/policy-monitor --db {db_path} alerts\n"
+        f"  .venv/bin/policy-monitor --db {db_path} browse --open"
+        f"   (then {DATASETTE_URL}/{db_path.stem}/changes)"
     )
 
 

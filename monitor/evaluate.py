@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from monitor.changes import score_events
+from monitor.grouping import score_events
 from monitor.models import Extraction
 
 SET_FIELDS = ("platforms", "practices", "actions")

@@ -104,7 +104,7 @@ def test_demo_runs_offline(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("not sent to Slack (no webhook configured") == 2
-    assert "datasette" in result.stdout
+    assert "browse --open" in result.stdout  # it tells how to browse the result
     assert scalar(demo_db, "SELECT count(*) FROM alerts WHERE status = 'pending'") == 2
     assert scalar(demo_db, "SELECT count(*) FROM alerts WHERE status = 'backfill'") == 1
 
