@@ -18,44 +18,92 @@ def save_items(db: Database, items: Sequence[Item], first_poll: bool = False) ->
 
     Identity: (feed, guid) first; else the canonical URL, so an article that a second feed carries
     becomes a link to the existing item, not a copy. An item whose content hash changed under the
-    same guid is updated, its previous hash kept and its revision counted.
+    same guid is updated, its previous hash kept and its revision counted. The lookups are made
+    once per batch, not once per item: a poll costs one INSERT per new article.
     """
     now = utcnow()
-    new_ids: list[int] = []
+    new: list[StoredItem] = []
     updated_ids: list[int] = []
+    links: list[tuple[str, str, int, str]] = []
     unchanged = 0
     with db.transaction() as conn:
+        known = _known_guids(conn, items)
+        by_url = _known_urls(conn, items)
         for item in items:
-            known = conn.execute(
-                "SELECT i.id, i.content_hash FROM item_feeds f JOIN items i ON i.id = f.item_id "
-                "WHERE f.feed = ? AND f.guid = ?",
-                (item.feed, item.guid),
-            ).fetchone()
-            if known is not None:
-                if known["content_hash"] == item.content_hash:
+            hit = known.get((item.feed, item.guid))
+            if hit is not None:
+                item_id, old_hash = hit
+                if old_hash == item.content_hash:
                     unchanged += 1
                 else:
-                    _update_item(conn, known["id"], item, known["content_hash"], now)
-                    updated_ids.append(known["id"])
+                    _update_item(conn, item_id, item, old_hash, now)
+                    updated_ids.append(item_id)
                 continue
-            same_url = (
-                conn.execute("SELECT id FROM items WHERE url = ?", (item.url,)).fetchone()
-                if item.url
-                else None
-            )
-            if same_url is not None:
-                item_id = same_url["id"]
-                unchanged += 1
-            else:
+            item_id = by_url.get(item.url) if item.url else None
+            if item_id is None:
                 item_id = _insert_item(conn, item, now, first_poll)
-                new_ids.append(item_id)
-            conn.execute(
-                "INSERT INTO item_feeds (feed, guid, item_id, first_seen) VALUES (?, ?, ?, ?)",
-                (item.feed, item.guid, item_id, now),
-            )
-        new = load_items(db, new_ids)
+                new.append(_as_stored(item_id, item, now, first_poll))
+                if item.url:
+                    by_url[item.url] = item_id
+            else:
+                unchanged += 1
+            known[(item.feed, item.guid)] = (item_id, item.content_hash)
+            links.append((item.feed, item.guid, item_id, now))
+        conn.executemany(
+            "INSERT INTO item_feeds (feed, guid, item_id, first_seen) VALUES (?, ?, ?, ?)", links
+        )
         updated = load_items(db, updated_ids)
     return SaveResult(new=tuple(new), updated=tuple(updated), unchanged=unchanged)
+
+
+def _chunks(values: list, size: int = 500):
+    """Slices that stay under SQLite's limit on bound variables."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _known_guids(conn, items: Sequence[Item]) -> dict[tuple[str, str], tuple[int, str]]:
+    """(feed, guid) -> (item id, content hash) for the items already stored."""
+    guids: dict[str, list[str]] = {}
+    for item in items:
+        guids.setdefault(item.feed, []).append(item.guid)
+    known = {}
+    for feed, feed_guids in guids.items():
+        for chunk in _chunks(feed_guids):
+            rows = conn.execute(
+                "SELECT f.guid, i.id, i.content_hash FROM item_feeds f "
+                f"JOIN items i ON i.id = f.item_id WHERE f.feed = ? AND f.guid IN "
+                f"({','.join('?' * len(chunk))})",
+                [feed, *chunk],
+            )
+            known.update({(feed, guid): (item_id, digest) for guid, item_id, digest in rows})
+    return known
+
+
+def _known_urls(conn, items: Sequence[Item]) -> dict[str, int]:
+    """Canonical URL -> item id for the items' URLs already stored (by any feed)."""
+    urls = list({item.url for item in items if item.url})
+    known = {}
+    for chunk in _chunks(urls):
+        marks = ",".join("?" * len(chunk))
+        known.update(conn.execute(f"SELECT url, id FROM items WHERE url IN ({marks})", chunk))
+    return known
+
+
+def _as_stored(item_id: int, item: Item, now: str, first_poll: bool) -> StoredItem:
+    return StoredItem(
+        id=item_id,
+        feed=item.feed,
+        title=item.title,
+        summary=item.summary,
+        content=item.content,
+        url=item.url,
+        published=item.published,
+        language=item.language,
+        content_hash=item.content_hash,
+        first_seen=now,
+        first_poll=first_poll,
+    )
 
 
 def _insert_item(conn, item: Item, now: str, first_poll: bool) -> int:
@@ -130,11 +178,8 @@ def stored_item(row) -> StoredItem:
 def load_items(db: Database, ids: Iterable[int]) -> list[StoredItem]:
     """The stored items with these ids, in the order given."""
     ids = list(ids)
-    if not ids:
-        return []
     rows = {}
-    for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
-        chunk = ids[start : start + 500]
+    for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
         for row in db.query(f"SELECT {_STORED_COLUMNS} FROM items WHERE id IN ({marks})", chunk):
             rows[row["id"]] = stored_item(row)
