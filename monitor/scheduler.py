@@ -98,6 +98,8 @@ class Daemon:
             log.debug("feed %r backing off until %s", feed.name, state.next_poll_at)
             return
         report = self.pipeline.refresh_feed(feed)
+        if report.error:  # the pipeline logged the failure, once
+            return
         log.info(
             "feed %r: %s, %d new, %d updated, %.2fs",
             feed.name,
