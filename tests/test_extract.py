@@ -42,6 +42,22 @@ CHANGES = [
      "die trotzdem auf andere Plattformen verlinken, riskieren eine Sperrung ihres Kontos. Die "
      "Regel gilt ab dem 15. März 2023.",
      ["Twitch"], ["cross_platform_links"], ["account_suspension", "restriction"], "2023-03-15"),
+    ("de", "2024-05-20", "YouTube wirft Impfgegner aus dem Partnerprogramm",  # compounds
+     "Kanäle, die Falschinformationen über Impfungen verbreiten, werden ab dem 1. Juni vom "
+     "YouTube-Partnerprogramm ausgeschlossen. YouTubes Richtlinie gilt weltweit.",
+     ["YouTube"], ["misinformation"], ["demonetization"], "2024-06-01"),
+    ("en", "2024-07-01", "Facebook stops creators who post fake reviews from earning ad revenue",
+     "Facebook pages that sell or post bogus reviews will no longer monetize their videos. "
+     "Meta said affected creators will be cut off from ads starting today.",
+     ["Facebook"], ["fake_engagement"], ["demonetization"], "2024-07-01"),
+    ("en", "2024-08-05", "Microsoft Store will de-list sexually explicit games",
+     "Microsoft said adult-only games with sexually explicit scenes will soon be retired from "
+     "sale in the Microsoft Store. Buyers keep access to titles they own.",
+     ["Microsoft Store"], ["adult_content"], ["app_removal"], None),
+    ("de", "2023-09-15", "Datenschutzbehörde verhängt Bußgeld gegen TikTok",  # a regulator
+     "Die irische Datenschutzbehörde verhängt wegen mangelndem Kinderschutz eine Strafe in "
+     "Höhe von 345 Millionen Euro gegen TikTok. Konten von unter 13-Jährigen seien öffentlich.",
+     ["TikTok"], ["minor_safety"], ["fine"], None),
 ]  # fmt: skip
 
 NOT_CHANGES = [
@@ -66,6 +82,14 @@ NOT_CHANGES = [
      "Google lockert seine Richtlinien für Werbung mit Kryptowährungen. Ab August dürfen "
      "zertifizierte Börsen wieder Anzeigen schalten.",
      ["Google Ads"]),
+    ("en", "2024-03-12", "Twitch backtracks on its ban on gambling streams",
+     "Twitch apologized on Tuesday and said streamers may again show slot sites. The ban on "
+     "gambling streams had lasted barely a week.",
+     ["Twitch"]),
+    ("de", "2024-03-12", "Facebook hebt Verbot von Krypto-Anzeigen wieder auf",
+     "Facebook hebt sein Verbot von Werbung für Kryptowährungen auf. Zugelassene Börsen dürfen "
+     "ab sofort wieder Anzeigen schalten.",
+     ["Facebook"]),
 ]  # fmt: skip
 
 
@@ -161,8 +185,7 @@ def test_a_company_stands_for_its_product(extractor):
         "Amazon filed lawsuits on Monday against more than 50 sellers it accuses of listing "
         "counterfeit goods on its marketplace.",
     )
-    assert got.enforcement_change and got.platforms == ("Amazon Marketplace",)
-    assert "Amazon" in got.mentions
+    assert got.enforcement_change and got.platforms == ("Amazon",)
 
 
 def test_old_bans_mentioned_in_passing_are_not_changes(extractor):

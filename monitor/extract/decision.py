@@ -9,12 +9,13 @@ Practices and actions are chosen by salience: the best sentence counts fully, re
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import dataclass
 
 from monitor.extract.nlp import Lexicon
-from monitor.extract.sentences import DISCOUNT, RULE_CUES, Sentence
+from monitor.extract.sentences import DISCOUNT, RULE_CUES, STRONG, Sentence
 
 PASSING = 0.15  # a platform named outside the evidence
 AGAINST = {
@@ -23,6 +24,7 @@ AGAINST = {
 }
 LEAD_SENTENCES = 2
 HEADLINE_BONUS = 1.0
+ADJACENT = 1.2  # a practice and a step in neighbouring sentences, per pair
 THRESHOLD = 1.6  # raw evidence needed for enforcement_change
 SCALE = 1.2  # of the logistic that turns raw evidence into a score in 0..1
 SUBJECT_MIN, SUBJECT_SHARE = 1.0, 0.3
@@ -88,6 +90,14 @@ def _platform_scores(sentences) -> tuple[dict[str, float], set[str]]:
     return scores, covered
 
 
+def _named_first(products, scores: dict[str, float], lexicon: Lexicon, company: str) -> tuple:
+    """Of a company's products for the domain, those the text names; else its other products
+    the text names (Meta's Threads); else all of them."""
+    named = tuple(p for p in products if p in scores)
+    own = tuple(p for p in scores if p != company and lexicon.platforms[p].owner == company)
+    return named or own or tuple(products)
+
+
 def choose_subjects(sentences, lexicon: Lexicon, practices) -> tuple[tuple[str, ...], tuple]:
     """Platforms named often and where it matters; a company stands for its product in the
     domain of the title's concepts and of the practices (Google + crypto ads -> Google Ads),
@@ -97,11 +107,12 @@ def choose_subjects(sentences, lexicon: Lexicon, practices) -> tuple[tuple[str, 
     domains = [d for topic in topics for d in lexicon.domains.get(topic, ())]
     for name, score in list(scores.items()):
         platform = lexicon.platforms[name]
-        if platform.is_company:
-            products = next((platform.products[d] for d in domains if d in platform.products), ())
-            for product in products:
-                scores[product] += score
+        products = next((platform.products[d] for d in domains if d in platform.products), ())
+        products = _named_first(products, scores, lexicon, name)
+        if products or platform.is_company:
             del scores[name]
+        for product in products:
+            scores[product] += score
     chosen = set(_select(scores, SUBJECT_MIN, SUBJECT_SHARE))
     chosen |= {name for name in covered & set(scores) if scores[name] >= SUBJECT_MIN}
     subjects = tuple(sorted(chosen, key=lambda name: -scores[name]))
@@ -117,6 +128,23 @@ def _headline_bonus(lead: list[Sentence]) -> float:
     return HEADLINE_BONUS if practice and step else 0.0
 
 
+def _step(s: Sentence) -> bool:
+    return bool(s.actions) or "crackdown" in s.cues
+
+
+def _adjacent_evidence(sentences: list[Sentence]) -> float:
+    """A practice in one sentence and a step in the next ("Fake-Profile stehen im Fokus.
+    Solche Konten will das Netzwerk sperren."): paraphrase splits what one sentence would say.
+    Counted only where neither sentence is already strong evidence."""
+    total = 0.0
+    for s, t in itertools.pairwise(sentences):
+        if s.strength == STRONG or t.strength == STRONG:
+            continue
+        if (s.practices and _step(t)) or (t.practices and _step(s)):
+            total += ADJACENT * min(s.weight, t.weight) * min(s.discount, t.discount)
+    return total
+
+
 def decide(lexicon: Lexicon, sentences: list[Sentence]) -> Decision:
     practice_scores = _practice_scores(sentences)
     practices = _select(practice_scores, PRACTICE_MIN, PRACTICE_SHARE)
@@ -126,6 +154,7 @@ def decide(lexicon: Lexicon, sentences: list[Sentence]) -> Decision:
     subjects, mentions = choose_subjects(sentences, lexicon, practices)
     lead = [s for s in sentences if s.position < LEAD_SENTENCES]
     support = sum(s.evidence for s in sentences) + _headline_bonus(lead)
+    support += _adjacent_evidence(sentences)
     against = sum(s.weight * sum(AGAINST[c] for c in s.cues if c in AGAINST) for s in lead)
     raw = support - against
     change = raw >= THRESHOLD and bool(subjects) and bool(practices)
