@@ -257,3 +257,29 @@ def test_real_news_gives_no_absurd_years() -> None:
             row = json.loads(line)
             for date in find_dates(row["text"], row["lang"], PUB):
                 assert 1900 <= int(date.value[:4]) <= 2099, date
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "value"),
+    [
+        ("The games will be retired from sale on September 1.", "en", "2025-09-01"),
+        ("Old accounts are going to be deleted on March 3.", "en", "2026-03-03"),
+        ("The feature is set to be discontinued on March 3.", "en", "2026-03-03"),
+        ("Die Funktion wird am 1. März eingeführt.", "de", "2026-03-01"),
+        ("Die Funktion soll am 1. März eingeführt werden.", "de", "2026-03-01"),
+    ],
+)
+def test_future_passive_looks_ahead(text: str, lang: str, value: str) -> None:
+    assert only(text, lang, dt.date(2025, 6, 10)) == (value, "day", "effective")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("The feature was retired on March 3.", "en"),
+        ("Die Funktion wurde am 1. März eingeführt.", "de"),
+    ],
+)
+def test_past_passive_still_looks_back(text: str, lang: str) -> None:
+    value, _, role = only(text, lang, dt.date(2025, 6, 10))
+    assert value.startswith("2025-03") and role == "past"

@@ -31,6 +31,7 @@ class Vocabulary:
     trigger: re.Pattern[str]
     scanners: dict[str, re.Pattern[str]]  # by trigger class: digit, name, word
     cues: re.Pattern[str]  # context words; a match not in lex["cue"] is a past-tense verb
+    future_scope: re.Pattern[str]  # a future auxiliary and its participle ("will be retired")
     prep: re.Pattern[str]  # a preposition (and fillers) right before a date
     vague: re.Pattern[str]
     blocks: dict[str, re.Pattern[str]]
@@ -257,6 +258,7 @@ def _build_vocabulary(d: dict) -> Vocabulary:
         trigger=_build_trigger(d),
         scanners={c: re.compile(p) for c, p in scanners.items()},
         cues=_build_cues(d, lex["cue"]),
+        future_scope=re.compile("|".join(d.get("future_scopes") or ["(?!)"]), re.I),
         prep=_build_prep(d, lex["prep"]),
         vague=re.compile(forms["vague"]),
         blocks=_build_blocks(d),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.extract.date_calendar import Span, resolve_span
@@ -105,11 +105,17 @@ def _split_sentence(text: str, start: int, end: int) -> tuple[str, str]:
 def _read_context(text: str, start: int, end: int, vocab: Vocabulary) -> _Context:
     """The preposition before a date and the distance of each cue category in its sentence."""
     left, right = _split_sentence(text, start, end)
+    sentence = left + text[start:end] + right
+    scopes = [s.span() for s in vocab.future_scope.finditer(sentence)]
     cues, near = vocab.lex["cue"], {}
     for side, window in ((0, left), (1, right)):
+        shift = len(sentence) - len(right) if side else 0
         for m in vocab.cues.finditer(window):
             dist = m.start() if side else len(window) - m.end()
-            for cat in cues.get(fold_word(m.group()), ("past",)):
+            cats = cues.get(fold_word(m.group()), ("past",))
+            if any(a <= m.start() + shift < b for a, b in scopes):
+                cats = _as_future(cats)
+            for cat in cats:
                 near[cat] = min(near.get(cat, _FAR), dist)
     p = vocab.prep.search(left, max(0, len(left) - 45))
     if p is None:
@@ -117,6 +123,12 @@ def _read_context(text: str, start: int, end: int, vocab: Vocabulary) -> _Contex
     before = vocab.cues.finditer(left, max(0, p.start() - 20), p.start())
     already = any("already" in cues.get(fold_word(m.group()), ()) for m in before)
     return _Context(vocab.lex["prep"][fold_word(p["p"])], near, already)
+
+
+def _as_future(cats: Iterable[str]) -> set[str]:
+    """Cue categories of a participle after a future auxiliary: "will be retired" looks ahead."""
+    cats = set(cats)
+    return cats if "announce" in cats or "past" not in cats else cats - {"past"} | {"future"}
 
 
 def _guess_direction(ctx: _Context) -> str:

@@ -31,6 +31,7 @@ SUBJECT_MIN, SUBJECT_SHARE = 1.0, 0.3
 PRACTICE_MIN, PRACTICE_SHARE = 0.5, 0.3
 ACTION_MIN, ACTION_SHARE = 0.8, 0.3
 REPEAT = 0.25
+STEP_ONLY, STEP_ANCHORED, STEP_NEAR = 0.3, 1.0, 1.2  # a step without practice or rule
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,32 @@ def _practice_scores(sentences) -> dict[str, float]:
     return _salience(values)
 
 
+def _anchor(s: Sentence) -> bool:
+    """A current sentence naming a platform, a practice and a step: the article's core."""
+    return s.strength == STRONG and bool(s.subjects) and s.discount == 1.0
+
+
+def _step_factors(sentences) -> list[float]:
+    """How much a sentence's actions count: fully with a practice or a rule, else a little;
+    a current step-only sentence ("Wiederholungstätern droht die Sperre") counts more when the
+    article has a core sentence that names no other platform, or when it sits next to one."""
+    anchors = [s for s in sentences if _anchor(s)]
+    core = {name for s in anchors for name in s.named}
+    factors = []
+    for i, s in enumerate(sentences):
+        near = any(_anchor(t) for t in sentences[max(0, i - 1) : i + 2])
+        current = s.discount == 1.0 and s.named <= core and not s.practices
+        secondary = current and (near or bool(anchors))
+        factor = STEP_NEAR if near else STEP_ANCHORED
+        factors.append(1.0 if s.strength or s.title else factor if secondary else STEP_ONLY)
+    return factors
+
+
 def _action_scores(sentences) -> dict[str, float]:
     values: dict[str, list[float]] = defaultdict(list)
-    for s in sentences:
+    for s, factor in zip(sentences, _step_factors(sentences), strict=True):
         for action in s.actions:
-            values[action].append(s.weight * s.discount * (1.0 if s.strength or s.title else 0.3))
+            values[action].append(s.weight * s.discount * factor)
     return _salience(values)
 
 

@@ -1,0 +1,79 @@
+"""Secondary enforcement steps: a sentence naming only a step counts when the article's
+practice and platform are established elsewhere, not when it is background on another topic."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from monitor.extract import Extractor
+from monitor.extract.decision import STEP_ANCHORED, STEP_NEAR, STEP_ONLY, _step_factors
+from monitor.extract.sentences import Sentence
+
+# (lang, published, title, text): the step sentence is background on another platform
+BACKGROUND = [
+    (
+        "de",
+        "2025-04-03",
+        "YouTube verbietet Werbung für Krypto-Betrug",
+        "YouTube verbietet ab Mai Werbung für Krypto-Betrug. Die Plattform kündigte das am "
+        "Dienstag an. Facebook hatte im vergangenen Jahr tausende Konten gesperrt.",
+    ),
+    (
+        "en",
+        "2025-04-03",
+        "YouTube bans crypto scam ads",
+        "YouTube will no longer allow ads for crypto scams starting next month. The platform made "
+        "the announcement on Tuesday. Elsewhere, Facebook removed thousands of accounts last year.",
+    ),
+]
+
+
+def sentence(position, **fields) -> Sentence:
+    return Sentence(position + 1, 0, 1, 1.0, position, **fields)
+
+
+def test_step_only_sentences_count_more_next_to_a_core_sentence():
+    core = sentence(
+        0,
+        practices={"gambling_ads"},
+        actions={"prohibition"},
+        subjects=["Snapchat"],
+        named={"Snapchat"},
+    )
+    filler = sentence(1)
+    step = sentence(2, actions={"account_suspension"})
+    other = sentence(3, actions={"account_suspension"}, named={"Facebook"})
+    assert _step_factors([core, step, filler]) == [1.0, STEP_NEAR, STEP_ANCHORED]
+    assert _step_factors([core, filler, step, other]) == [1.0, STEP_NEAR, STEP_ANCHORED, STEP_ONLY]
+    assert _step_factors([filler, step]) == [STEP_ONLY, STEP_ONLY]
+    assert STEP_ONLY < STEP_ANCHORED <= STEP_NEAR
+
+
+def test_the_apps_removed_for_breaking_the_rule_are_an_action(extractor):
+    got = run(
+        extractor,
+        "en",
+        "2025-04-03",
+        "Apple bans apps that track users without consent",
+        "Apple will ban apps that track users without asking for consent, starting in "
+        "June. The rule is part of the App Store guidelines. Apps that break the rule "
+        "will be removed from the store.",
+    )
+    assert got.enforcement_change and "app_removal" in got.actions
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor()
+
+
+def run(extractor, lang, published, title, text):
+    return extractor.extract_text(text, lang, dt.date.fromisoformat(published), title)
+
+
+@pytest.mark.parametrize("case", BACKGROUND, ids=[c[0] for c in BACKGROUND])
+def test_steps_in_background_on_other_platforms_are_no_action(extractor, case):
+    got = run(extractor, *case)
+    assert got.enforcement_change and got.actions == ("prohibition",)
