@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:
@@ -25,3 +30,17 @@ def scalar(db: Path, sql: str) -> int:
             return conn.execute(sql).fetchone()[0] or 0
     except sqlite3.OperationalError:  # not created yet
         return 0
+
+
+def start_daemon(config: Path, db: Path, log: Path, webhook: str | None = None) -> subprocess.Popen:
+    """``policy-monitor run`` as a real subprocess; its output appended to ``log``."""
+    env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"}
+    if webhook:
+        env["SLACK_WEBHOOK_URL"] = webhook
+    return subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.feedserver import FeedServer
 from tests.generated_feeds import rss_feed
-from tests.processes import scalar, wait_for
+from tests.processes import scalar, start_daemon, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 FEEDS, ITEMS = 40, 40
-
-
-def start(config: Path, db: Path, log: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
 
 
 @pytest.fixture
@@ -52,7 +38,7 @@ def config(tmp_path, server) -> Path:
 def test_sigkill_mid_poll_then_restart_gives_exact_counts(tmp_path, config):
     db, log = tmp_path / "monitor.db", tmp_path / "daemon.log"
     polled = "SELECT count(*) FROM feeds WHERE last_success_at IS NOT NULL"
-    first = start(config, db, log)
+    first = start_daemon(config, db, log)
     try:
         wait_for(lambda: scalar(db, "SELECT count(*) FROM items") > 0, 120, "the first items")
     finally:
@@ -60,7 +46,7 @@ def test_sigkill_mid_poll_then_restart_gives_exact_counts(tmp_path, config):
         first.wait(timeout=30)
     assert scalar(db, polled) < FEEDS, "the kill came after the whole poll; nothing was tested"
 
-    second = start(config, db, log)
+    second = start_daemon(config, db, log)
     try:
         wait_for(lambda: scalar(db, polled) == FEEDS, 180, "every feed polled")
         wait_for(

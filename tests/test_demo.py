@@ -15,7 +15,7 @@ import pytest
 from monitor.alerts.outbox import dispatch_alerts
 from monitor.config import load_config
 from monitor.demo import SampleServer, write_config
-from tests.processes import scalar, wait_for
+from tests.processes import scalar, start_daemon, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOK = "/services/T000/B000/DEMO"
@@ -107,19 +107,6 @@ def test_demo_runs_offline(tmp_path):
     assert "browse --open" in result.stdout  # it tells how to browse the result
     assert scalar(demo_db, "SELECT count(*) FROM alerts WHERE status = 'pending'") == 2
     assert scalar(demo_db, "SELECT count(*) FROM alerts WHERE status = 'backfill'") == 1
-
-
-def start_daemon(config: Path, db: Path, log: Path, webhook: str | None) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "SLACK_WEBHOOK_URL"}
-    if webhook:
-        env["SLACK_WEBHOOK_URL"] = webhook
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "--db", str(db), "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
 
 
 def test_restart_after_kill_9_delivers_pending_alerts_once(tmp_path, httpserver):
