@@ -77,3 +77,46 @@ def run(extractor, lang, published, title, text):
 def test_steps_in_background_on_other_platforms_are_no_action(extractor, case):
     got = run(extractor, *case)
     assert got.enforcement_change and got.actions == ("prohibition",)
+
+
+# the title names the main action, so the top action scores high; the step-only sentence
+# right after the core sentence (late in the article, low weight) falls under the share
+DE_LEAD = (
+    "TikTok verbietet ab Juni den Kauf von Followern und Likes. Das teilte das Unternehmen am "
+    "Freitag mit. Betroffen sind alle Nutzer in Europa. Die Plattform will so das Vertrauen "
+    "stärken. Gekaufte Follower sind auf TikTok künftig verboten. "
+)
+EN_LEAD = (
+    "Instagram will ban bought followers and fake likes starting in June. The company announced "
+    "the change on Friday. It applies to all users in Europe. The platform wants to restore "
+    "trust. Buying followers will no longer be allowed on Instagram. "
+)
+DE_TITLE = "TikTok verbietet gekaufte Follower"
+EN_TITLE = "Instagram bans bought followers"
+TAIL = {"de": "Zahlen nannte die Plattform nicht.", "en": "The company gave no figures."}
+
+BESIDE_CORE = [
+    ("de", DE_TITLE, DE_LEAD + "Wer dagegen verstößt, muss mit einer Kontosperre rechnen. "),
+    ("en", EN_TITLE, EN_LEAD + "Repeat offenders will have their accounts suspended. "),
+]
+BACKGROUND_BESIDE_CORE = [
+    ("de-other", DE_TITLE, DE_LEAD + "Facebook hatte tausende Konten gesperrt. "),
+    ("de-past", DE_TITLE, DE_LEAD + "Im vergangenen Jahr wurden bereits Konten gesperrt. "),
+    ("en-other", EN_TITLE, EN_LEAD + "Last year, YouTube suspended thousands of accounts. "),
+    ("en-past", EN_TITLE, EN_LEAD + "In 2019, accounts were suspended in a similar purge. "),
+]
+
+
+@pytest.mark.parametrize("case", BESIDE_CORE, ids=[c[0] for c in BESIDE_CORE])
+def test_a_step_beside_the_core_sentence_is_kept_under_a_strong_title(extractor, case):
+    lang, title, text = case
+    got = run(extractor, lang, "2025-05-02", title, text + TAIL[lang])
+    assert got.enforcement_change and got.practices == ("fake_engagement",)
+    assert got.actions == ("prohibition", "account_suspension")
+
+
+@pytest.mark.parametrize("case", BACKGROUND_BESIDE_CORE, ids=[c[0] for c in BACKGROUND_BESIDE_CORE])
+def test_background_steps_beside_the_core_sentence_add_nothing(extractor, case):
+    lang, title, text = case[0][:2], case[1], case[2]
+    got = run(extractor, lang, "2025-05-02", title, text + TAIL[lang])
+    assert got.enforcement_change and got.actions == ("prohibition",)

@@ -30,6 +30,7 @@ SCALE = 1.2  # of the logistic that turns raw evidence into a score in 0..1
 SUBJECT_MIN, SUBJECT_SHARE = 1.0, 0.3
 PRACTICE_MIN, PRACTICE_SHARE = 0.5, 0.3
 ACTION_MIN, ACTION_SHARE = 0.8, 0.3
+NEAR_ACTION_MIN = 0.5  # an action stated next to the core sentence needs only this, no share
 REPEAT = 0.25
 STEP_ONLY, STEP_ANCHORED, STEP_NEAR = 0.3, 1.0, 1.2  # a step without practice or rule
 
@@ -72,28 +73,50 @@ def _anchor(s: Sentence) -> bool:
     return s.strength == STRONG and bool(s.subjects) and s.discount == 1.0
 
 
+def _secondary_steps(sentences) -> list[tuple[float, bool]]:
+    """Per sentence, how much its actions count, and whether it is a current step-only
+    sentence (a step, perhaps a rule word, no practice) right next to a core sentence."""
+    anchors = [s for s in sentences if _anchor(s)]
+    core = {name for s in anchors for name in s.named}
+    steps = []
+    for i, s in enumerate(sentences):
+        near = any(_anchor(t) for t in sentences[max(0, i - 1) : i + 2])
+        current = s.discount == 1.0 and s.named <= core and not s.practices
+        beside_core = current and near and not s.title
+        if s.strength or s.title:
+            steps.append((1.0, beside_core))
+        elif current and (near or bool(anchors)):
+            steps.append((STEP_NEAR if near else STEP_ANCHORED, beside_core))
+        else:
+            steps.append((STEP_ONLY, False))
+    return steps
+
+
 def _step_factors(sentences) -> list[float]:
     """How much a sentence's actions count: fully with a practice or a rule, else a little;
     a current step-only sentence ("Wiederholungstätern droht die Sperre") counts more when the
     article has a core sentence that names no other platform, or when it sits next to one."""
-    anchors = [s for s in sentences if _anchor(s)]
-    core = {name for s in anchors for name in s.named}
-    factors = []
-    for i, s in enumerate(sentences):
-        near = any(_anchor(t) for t in sentences[max(0, i - 1) : i + 2])
-        current = s.discount == 1.0 and s.named <= core and not s.practices
-        secondary = current and (near or bool(anchors))
-        factor = STEP_NEAR if near else STEP_ANCHORED
-        factors.append(1.0 if s.strength or s.title else factor if secondary else STEP_ONLY)
-    return factors
+    return [factor for factor, _ in _secondary_steps(sentences)]
 
 
-def _action_scores(sentences) -> dict[str, float]:
+def _action_scores(sentences) -> tuple[dict[str, float], set[str]]:
+    """Action scores, and the actions stated in a step-only sentence next to a core sentence."""
     values: dict[str, list[float]] = defaultdict(list)
-    for s, factor in zip(sentences, _step_factors(sentences), strict=True):
+    near: set[str] = set()
+    for s, (factor, beside_core) in zip(sentences, _secondary_steps(sentences), strict=True):
         for action in s.actions:
             values[action].append(s.weight * s.discount * factor)
-    return _salience(values)
+        near |= s.actions if beside_core else set()
+    return _salience(values), near
+
+
+def _select_actions(sentences) -> tuple[str, ...]:
+    """Actions by salience; one stated right beside the core sentence ("Wer dagegen verstößt,
+    muss mit einer Kontosperre rechnen") is exempt from the share of the top action."""
+    scores, near = _action_scores(sentences)
+    chosen = set(_select(scores, ACTION_MIN, ACTION_SHARE))
+    chosen |= {a for a in near if scores[a] >= NEAR_ACTION_MIN}
+    return tuple(sorted((a for a in scores if a in chosen), key=lambda a: -scores[a]))
 
 
 def _covers(sentence: Sentence) -> bool:
@@ -170,7 +193,7 @@ def _adjacent_evidence(sentences: list[Sentence]) -> float:
 def decide(lexicon: Lexicon, sentences: list[Sentence]) -> Decision:
     practice_scores = _practice_scores(sentences)
     practices = _select(practice_scores, PRACTICE_MIN, PRACTICE_SHARE)
-    actions = _select(_action_scores(sentences), ACTION_MIN, ACTION_SHARE)
+    actions = _select_actions(sentences)
     if practices and not actions and practices[0] in lexicon.default_actions:
         actions = (lexicon.default_actions[practices[0]],)
     subjects, mentions = choose_subjects(sentences, lexicon, practices)
