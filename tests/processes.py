@@ -1,4 +1,4 @@
-"""Helpers for tests that drive the daemon as a real subprocess and read its database."""
+"""Waiting on conditions, reading a database file, starting the daemon: shared by the tests."""
 
 from __future__ import annotations
 
@@ -19,6 +19,11 @@ def wait_for(predicate, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
+
+
+def finished(server, requests: int, timeout: float = 10.0) -> None:
+    """Wait until a pytest-httpserver has answered ``requests`` requests."""
+    wait_for(lambda: len(server.log) >= requests, timeout, f"{requests} answered requests")
 
 
 def scalar(db: Path, sql: str) -> int:

@@ -15,8 +15,9 @@ from monitor.changes import assign_changes
 from monitor.config import AlertsConfig, load_config
 from monitor.store.alerts import claim_alert, load_alert
 from monitor.store.db import utcnow
+from tests.processes import finished
 from tests.test_changes import add_change_item, add_item, change_ext, store_extraction
-from tests.test_slack import EVIL, finished
+from tests.test_slack import EVIL
 
 HOOK = "/services/T000/B000/SECRET"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from dataclasses import replace
 
 from werkzeug import Response
@@ -19,6 +18,7 @@ from monitor.alerts.slack import (
     truncate,
 )
 from monitor.models import Change
+from tests.processes import finished
 
 HOOK = "/services/T000/B000/XXXX"
 EVIL = "WhatsApp <!channel> sues spammers & <https://evil.example|click> here"
@@ -165,14 +165,6 @@ def test_a_timeout_is_transient_and_not_retried_in_place(httpserver):
     assert result.outcome == "retry" and result.status is None
     assert "timed out" in result.detail
     finished(httpserver, 1)  # the slow answer must not leak into the next test's log
-
-
-def finished(server, requests: int, timeout: float = 10.0) -> None:
-    """Wait until the server has answered ``requests`` requests (a condition, not a delay)."""
-    deadline = time.monotonic() + timeout
-    while len(server.log) < requests:
-        assert time.monotonic() < deadline, f"the server answered {len(server.log)} requests"
-        time.sleep(0.01)
 
 
 def test_400_invalid_payload_is_permanent_with_no_retry(httpserver):
