@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 
@@ -210,12 +210,4 @@ def _save_and_group(db: Database, extractions, settings: AlertsConfig) -> None:
 
 
 def _timed(report: PollReport, started: float) -> PollReport:
-    return PollReport(
-        report.feed,
-        report.status,
-        report.new,
-        report.updated,
-        round(time.monotonic() - started, 3),
-        report.error,
-        report.warning,
-    )
+    return replace(report, seconds=round(time.monotonic() - started, 3))
