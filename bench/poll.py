@@ -6,19 +6,20 @@ N generated feeds of M items are served on loopback (ETag/Last-Modified, 304 on 
 prints items per second for (a) our first poll of all feeds into an empty database (fetch, parse,
 normalise, store; extraction is measured by bench/extract.py), (b) our second poll (all 304),
 (c) the naive baseline, ``feedparser.parse(url)`` for each URL in turn, parsing only, no
-storage; then the ratios (a)/(c) and (b)/(c), and the peak RSS of (a) (measured in a child
-process that does only (a) and (b)).
+storage; then the ratios (a)/(c) and (b)/(c), and the peak RSS of (a)+(b): of the process that
+polls and stores (a child that does only (a) and (b)), and of its largest reader process (the
+workers that fetch and parse, one per core; see monitor/reader/pool.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
+from resource import RUSAGE_CHILDREN, RUSAGE_SELF, getrusage
 
 import feedparser
 
@@ -40,14 +41,14 @@ def write_config(directory: Path, base_url: str, feeds: int) -> Path:
 def ours(config_path: str, db_path: str, queue) -> None:
     """Child process: (a) first poll into an empty database, (b) second poll."""
     from monitor.config import load_config
-    from monitor.pipeline import Pipeline, default_parse_processes
+    from monitor.pipeline import Pipeline, default_reader_processes
     from monitor.store.db import open_db
 
     pipeline = Pipeline(
         load_config(config_path),
         open_db(db_path),
         extractor=None,
-        parse_processes=default_parse_processes(),
+        reader_processes=default_reader_processes(),
     )
     timings = []
     for _ in range(2):
@@ -58,9 +59,10 @@ def ours(config_path: str, db_path: str, queue) -> None:
         if failed:
             raise SystemExit(f"{len(failed)} feeds failed, e.g. {failed[0]}")
     stored = pipeline.db.query_one("SELECT count(*) FROM items")[0]
-    pipeline.close()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put((timings, stored, peak_mb))
+    readers = len(pipeline.reader_pids)
+    pipeline.close()  # joins the reader processes: their peak RSS is then in RUSAGE_CHILDREN
+    peaks = [getrusage(who).ru_maxrss / 1024 for who in (RUSAGE_SELF, RUSAGE_CHILDREN)]
+    queue.put((timings, stored, (*peaks, readers)))
 
 
 def main() -> None:
@@ -76,7 +78,7 @@ def main() -> None:
         queue = context.Queue()
         child = context.Process(target=ours, args=(str(config), str(Path(tmp) / "b.db"), queue))
         child.start()
-        (first, second), stored, peak_mb = queue.get()
+        (first, second), stored, (peak_mb, reader_mb, readers) = queue.get()
         child.join()
         assert stored == total, f"stored {stored} items, expected {total}"
 
@@ -94,7 +96,11 @@ def main() -> None:
     print(f"(c) feedparser.parse(url)    {rate['c']:10.0f} items/s  ({naive:.2f} s)")
     print(f"(a)/(c) = {rate['a'] / rate['c']:.2f}   (target >= 2)")
     print(f"(b)/(c) = {rate['b'] / rate['c']:.1f}   (target >= 30)")
-    print(f"peak RSS of (a)+(b): {peak_mb:.0f} MB   (target < 300 MB)")
+    print(
+        f"peak RSS of (a)+(b): {peak_mb:.0f} MB, plus {readers} reader processes of at most "
+        f"{reader_mb:.0f} MB each: {peak_mb + readers * reader_mb:.0f} MB in all"
+        "   (target < 300 MB)"
+    )
 
 
 if __name__ == "__main__":

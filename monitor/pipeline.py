@@ -7,22 +7,20 @@ extraction), recorded on the feed row and logged once.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import httpx
 
 from monitor.config import AlertsConfig, Config
 from monitor.errors import FetchError, ParseError
-from monitor.models import FeedConfig, StoredItem
-from monitor.reader.fetcher import fetch_feed, make_client
-from monitor.reader.parser import parse_feed
+from monitor.models import FeedConfig, FeedState, StoredItem
+from monitor.reader import Read, make_client, read_feed
+from monitor.reader.pool import ReaderPool
 from monitor.store.db import Database, utcnow
 from monitor.store.feeds import load_feed_state, record_failure, record_success, sync_feeds
 from monitor.store.items import save_items
@@ -44,13 +42,14 @@ class PollReport:
 
 
 class Pipeline:
-    """Everything one poll needs, built once: the database, one HTTP client, the extractor.
+    """Everything one poll needs, built once: the database, the feed readers, the extractor.
 
     ``extractor`` is ``None`` to store items without extracting them (the ingest benchmark).
-    ``parse_processes`` > 0 parses feeds in that many worker processes: parsing is CPU-bound
-    Python, so this is what uses the second core, and a feed that crashes or exhausts a worker
-    fails alone. 0 parses in the polling thread. ``stop`` is checked between stages so that a
-    daemon asked to stop starts no new work.
+    ``reader_processes`` > 0 fetches and parses feeds in that many worker processes, each with
+    its share of ``concurrency`` reads at once (see ``monitor.reader.pool``): that is what uses
+    every core, and a feed that crashes or exhausts a worker fails alone. 0 reads in the
+    polling thread with one shared client. ``stop`` is checked between stages so that a daemon
+    asked to stop starts no new work.
     """
 
     def __init__(
@@ -60,44 +59,38 @@ class Pipeline:
         extractor=None,
         client: httpx.Client | None = None,
         stop: threading.Event | None = None,
-        parse_processes: int = 0,
+        reader_processes: int = 0,
     ) -> None:
         self.config = config
         self.db = db
         self.extractor = extractor
-        self.client = client or make_client(
-            config.defaults.user_agent, concurrency=config.defaults.concurrency
-        )
         self.stop = stop or threading.Event()
         self._extract_lock = threading.Lock()  # spaCy pipelines are not shared across threads
-        self._parse_processes = parse_processes
-        self._parse_pool: ProcessPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        defaults = config.defaults
+        self._pool = None
+        self.client = None
+        if reader_processes:
+            threads = -(-defaults.concurrency // reader_processes)  # ceiling division
+            self._pool = ReaderPool(reader_processes, threads, defaults.user_agent)
+        else:
+            self.client = client or make_client(defaults.user_agent, defaults.concurrency)
         sync_feeds(db, config.feeds)
 
-    def close(self) -> None:
-        self.client.close()
-        if self._parse_pool is not None:
-            self._parse_pool.shutdown(wait=True, cancel_futures=True)
+    @property
+    def reader_pids(self) -> list[int]:
+        """The reader processes' ids; none when feeds are read in the polling threads."""
+        return self._pool.pids if self._pool is not None else []
 
-    def _parse(self, feed: FeedConfig, result, seen_at: str):
-        if not self._parse_processes:
-            return parse_feed(feed, result, seen_at)
-        with self._pool_lock:
-            if self._parse_pool is None:
-                self._parse_pool = ProcessPoolExecutor(
-                    self._parse_processes, mp_context=multiprocessing.get_context("spawn")
-                )
-            pool = self._parse_pool
-        try:
-            return pool.submit(parse_feed, feed, result, seen_at).result()
-        except BrokenProcessPool:
-            with self._pool_lock:  # the next feed gets a fresh pool
-                if self._parse_pool is pool:
-                    self._parse_pool = None
-            raise ParseError(
-                "the parser process died on this feed (too large or malformed?)"
-            ) from None
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self._pool is not None:
+            self._pool.close()
+
+    def _read(self, feed: FeedConfig, state: FeedState, seen_at: str) -> Read:
+        if self._pool is not None:
+            return self._pool.read(feed, state, seen_at)
+        return read_feed(feed, state, seen_at, self.client)
 
     def refresh_feed(self, feed: FeedConfig) -> PollReport:
         """Poll one feed once. Never raises: failures end up in the report and the feeds row."""
@@ -117,9 +110,10 @@ class Pipeline:
         state = load_feed_state(self.db, feed.name)
         seen_at = utcnow()
         try:
-            result = fetch_feed(feed, state, self.client)
-            parsed = None if result.not_modified else self._parse(feed, result, seen_at)
+            result, parsed = self._read(feed, state, seen_at)
         except (FetchError, ParseError) as exc:
+            if self.stop.is_set():  # cut off by the stop, not the feed's fault
+                return PollReport(feed.name, "skipped", error="stopping")
             status = getattr(exc, "status", None)
             failures = record_failure(
                 self.db, feed, str(exc), status, self.config.defaults.max_backoff
@@ -194,8 +188,8 @@ def reprocess_items(
     return count, rebuild_changes(db, settings)
 
 
-def default_parse_processes() -> int:
-    """Worker processes for parsing: one per core, none on a single core."""
+def default_reader_processes() -> int:
+    """Worker processes that read feeds: one per core, none on a single core."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return cores if (cores or 1) > 1 else 0
 

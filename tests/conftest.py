@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from monitor.store.db import Database, open_db
 
@@ -18,3 +19,13 @@ def db(tmp_path: Path) -> Database:
     database = open_db(tmp_path / "monitor.db")
     yield database
     database.close()
+
+
+@pytest.fixture
+def threaded_server():
+    """A pytest-httpserver that answers concurrently: a held request does not hold the others."""
+    server = HTTPServer(threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()

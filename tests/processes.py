@@ -49,3 +49,20 @@ def start_daemon(config: Path, db: Path, log: Path, webhook: str | None = None) 
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
+
+
+def children(pid: int) -> list[int]:
+    """The ids of a running process's child processes (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    """True while the process runs; one that exited and waits to be reaped (a zombie) is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.pipeline import default_reader_processes
 from tests.feedserver import FeedServer
 from tests.generated_feeds import rss_feed
-from tests.processes import scalar, start_daemon, wait_for
+from tests.processes import alive, children, scalar, start_daemon, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 FEEDS, ITEMS = 40, 40
@@ -41,10 +42,13 @@ def test_sigkill_mid_poll_then_restart_gives_exact_counts(tmp_path, config):
     first = start_daemon(config, db, log)
     try:
         wait_for(lambda: scalar(db, "SELECT count(*) FROM items") > 0, 120, "the first items")
+        readers = children(first.pid)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
     assert scalar(db, polled) < FEEDS, "the kill came after the whole poll; nothing was tested"
+    assert len(readers) >= default_reader_processes()  # and multiprocessing's resource tracker
+    wait_for(lambda: not any(map(alive, readers)), 30, "the killed daemon's children to exit")
 
     second = start_daemon(config, db, log)
     try:

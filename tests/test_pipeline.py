@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from monitor.config import load_config
@@ -23,28 +22,20 @@ def config_for(tmp_path, urls: dict[str, str], extra: str = ""):
     return load_config(path, environ={})
 
 
-@pytest.fixture
-def make_pipeline(tmp_path, db):
+@pytest.fixture(params=[0, 2], ids=["read-in-thread", "read-in-processes"])
+def make_pipeline(request, tmp_path, db):
+    """Pipelines that read feeds in the polling threads, or in two worker processes."""
     made = []
 
     def make(urls, extractor=None):
-        pipeline = Pipeline(config_for(tmp_path, urls), db, extractor=extractor)
+        config = config_for(tmp_path, urls)
+        pipeline = Pipeline(config, db, extractor=extractor, reader_processes=request.param)
         made.append(pipeline)
         return pipeline
 
     yield make
     for pipeline in made:
         pipeline.close()
-
-
-@pytest.fixture
-def threaded_server():
-    """A server that answers requests concurrently, so one slow feed cannot block the others."""
-    server = HTTPServer(threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
 
 def by_feed(reports):

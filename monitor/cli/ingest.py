@@ -9,7 +9,7 @@ import click
 from tabulate import tabulate
 
 from monitor.cli import AppContext, global_options
-from monitor.pipeline import Pipeline, default_parse_processes
+from monitor.pipeline import Pipeline, default_reader_processes
 from monitor.store.feeds import list_feeds, sync_feeds
 
 
@@ -21,7 +21,7 @@ def _pipeline(obj: AppContext, extract: bool) -> Pipeline:
 
         extractor = Extractor()
     return Pipeline(
-        config, obj.db(), extractor=extractor, parse_processes=default_parse_processes()
+        config, obj.db(), extractor=extractor, reader_processes=default_reader_processes()
     )
 
 

@@ -1,0 +1,229 @@
+"""Reading feeds in worker processes, each process fetching and parsing several feeds at once.
+
+A feed read has two costs. Waiting on the network wants many reads at once, which threads give.
+Parsing (feedparser) and each request's own Python work (httpx: about 0.4 ms of CPU per 304)
+want CPU, which one Python process gets from one core only. ``ProcessPoolExecutor`` runs one
+task per worker at a time, so a slow feed (up to three times its timeout) would hold a whole
+process and, with one worker per core, soon every worker. Here each worker runs ``threads``
+reads at once with its own httpx client: the processes use the cores, the threads keep a slow
+feed from holding up the others, and the parent keeps the database. Only the parsed items
+travel back; the request and a 304's answer are a few hundred bytes each.
+
+A worker that dies (out of memory on a hostile document, a crash in C code) fails the reads it
+had in flight with a ParseError; the next read starts a fresh one. Workers leave when their
+pipe closes, so a parent killed with SIGKILL leaves none behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import multiprocessing
+import signal
+import threading
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from multiprocessing.connection import Connection
+
+from monitor.errors import FetchError, ParseError
+from monitor.models import FeedConfig, FeedState
+from monitor.reader import Read, read_feed
+from monitor.reader.fetcher import DEADLINE_FACTOR, make_client
+
+__all__ = ["ReaderPool"]
+
+DIED = "the reader process died while reading this feed (too large or malformed?)"
+STOP_WAIT = 2.0  # seconds that close() gives workers to finish the reads they are in
+START_TIMEOUT = 60.0  # seconds for a worker to import its modules (a cold disk can be slow)
+
+
+class ReaderPool:
+    """``processes`` worker processes, each reading up to ``threads`` feeds at once.
+
+    Thread-safe: ``read`` is called from every polling thread. The workers start here, and the
+    constructor returns once each has imported its modules and built its client.
+    """
+
+    def __init__(self, processes: int, threads: int, user_agent: str) -> None:
+        if processes < 1 or threads < 1:
+            raise ValueError("a reader pool needs at least one process and one thread")
+        self._processes = processes
+        self._threads = threads
+        self._user_agent = user_agent
+        self._context = multiprocessing.get_context("spawn")
+        self._lock = threading.Lock()  # guards _workers and every worker's pending futures
+        self._workers: list[_Worker] = []
+        self._ids = itertools.count()
+        self._closed = False
+        with self._lock:
+            self._least_busy()
+        try:
+            for worker in self._workers:
+                worker.wait_ready()
+        except BaseException:
+            self.close()
+            raise
+
+    def read(self, feed: FeedConfig, state: FeedState, seen_at: str) -> Read:
+        """Fetch and parse ``feed`` in a worker. Raises FetchError or ParseError like read_feed."""
+        future: Future = Future()
+        with self._lock:
+            if self._closed:
+                raise FetchError("stopping: the reader processes are closed")
+            worker = self._least_busy()
+            task_id = next(self._ids)
+            worker.pending[task_id] = future
+            try:
+                worker.conn.send((task_id, feed, state, seen_at))
+            except OSError:  # died since we picked it; its receiver fails the others
+                del worker.pending[task_id]
+                raise ParseError(DIED) from None
+        # The worker enforces the feed's own deadline; this one only guards against a lost answer.
+        patience = feed.timeout * (DEADLINE_FACTOR + 1) + 60
+        try:
+            return future.result(timeout=patience)
+        except FutureTimeout:
+            with self._lock:
+                worker.pending.pop(task_id, None)
+            raise FetchError(f"no answer from the reader process in {patience:.0f}s") from None
+
+    @property
+    def pids(self) -> list[int]:
+        """The worker processes' ids (for logs and tests)."""
+        with self._lock:
+            return [w.process.pid for w in self._workers if w.alive]
+
+    def close(self) -> None:
+        """Ask every worker to leave; reads still running after STOP_WAIT seconds are cut off."""
+        with self._lock:
+            self._closed = True
+            workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.leave()
+        for worker in workers:
+            worker.join(STOP_WAIT)
+
+    def _least_busy(self) -> _Worker:
+        self._workers = [w for w in self._workers if w.alive]
+        while len(self._workers) < self._processes:
+            self._workers.append(_Worker(self, self._threads))
+        return min(self._workers, key=lambda w: len(w.pending))
+
+
+class _Worker:
+    """One worker process, its end of the pipe, and the thread that takes its answers."""
+
+    def __init__(self, pool: ReaderPool, threads: int) -> None:
+        self._lock = pool._lock
+        self.pending: dict[int, Future] = {}
+        self.alive = True
+        self._ready = threading.Event()
+        self.conn, child = pool._context.Pipe()
+        self.process = pool._context.Process(
+            target=_serve,
+            args=(child, threads, pool._user_agent),
+            name="policy-monitor reader",
+            daemon=True,
+        )
+        self.process.start()
+        child.close()  # the child holds its end now: our recv sees EOF when it exits
+        self._receiver = threading.Thread(target=self._receive, name="reader-answers", daemon=True)
+        self._receiver.start()
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                task_id, kind, payload = self.conn.recv()
+            except (EOFError, OSError):
+                break
+            if kind == "ready":
+                self._ready.set()
+                continue
+            with self._lock:
+                future = self.pending.pop(task_id, None)
+            if future is not None:
+                _settle(future, kind, payload)
+        with self._lock:
+            self.alive = False
+            orphans, self.pending = list(self.pending.values()), {}
+        self._ready.set()
+        for future in orphans:
+            future.set_exception(ParseError(DIED))
+
+    def wait_ready(self) -> None:
+        if not self._ready.wait(START_TIMEOUT) or not self.alive:
+            raise RuntimeError(
+                f"the reader process did not start (exit code {self.process.exitcode})"
+            )
+
+    def leave(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+
+    def join(self, timeout: float) -> None:
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+        self._receiver.join()
+        self.conn.close()
+
+
+def _settle(future: Future, kind: str, payload) -> None:
+    if kind == "ok":
+        future.set_result(payload)
+    elif kind == "fetch":
+        message, status = payload
+        future.set_exception(FetchError(message, status=status))
+    elif kind == "parse":
+        future.set_exception(ParseError(payload))
+    else:  # a bug in the worker: raise it here with the worker's traceback as its cause
+        error = RuntimeError(f"reader process: {payload.splitlines()[-1]}")
+        error.__cause__ = _RemoteTraceback(payload)
+        future.set_exception(error)
+
+
+class _RemoteTraceback(Exception):
+    def __str__(self) -> str:
+        return "\n" + self.args[0]
+
+
+def _serve(conn: Connection, threads: int, user_agent: str) -> None:
+    """A worker process: read the feeds that arrive on ``conn``, ``threads`` at a time."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    client = make_client(user_agent, concurrency=threads)
+    send_lock = threading.Lock()
+    conn.send((None, "ready", None))
+
+    def run(task_id: int, feed: FeedConfig, state: FeedState, seen_at: str) -> None:
+        try:
+            reply = (task_id, "ok", read_feed(feed, state, seen_at, client))
+        except FetchError as exc:
+            reply = (task_id, "fetch", (str(exc), exc.status))
+        except ParseError as exc:
+            reply = (task_id, "parse", str(exc))
+        except BaseException:
+            reply = (task_id, "bug", traceback.format_exc())
+        with send_lock:
+            try:
+                conn.send(reply)
+            except OSError:  # the parent is gone
+                pass
+            except Exception:  # the answer could not be pickled: say so rather than hang
+                conn.send((task_id, "bug", traceback.format_exc()))
+
+    readers = ThreadPoolExecutor(threads, thread_name_prefix="read")
+    try:
+        while True:
+            try:
+                task = conn.recv()
+            except (EOFError, OSError):
+                break
+            if task is None:
+                break
+            readers.submit(run, *task)
+    finally:
+        readers.shutdown(wait=True, cancel_futures=True)
+        client.close()
+        conn.close()
