@@ -11,8 +11,10 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
+from functools import partial
 
 import httpx
 
@@ -20,6 +22,7 @@ from monitor.config import AlertsConfig, Config
 from monitor.errors import FetchError, ParseError
 from monitor.models import FeedConfig, FeedState, StoredItem
 from monitor.reader import Read, make_client, read_feed
+from monitor.reader.fetcher import DEADLINE_FACTOR
 from monitor.reader.pool import ReaderPool
 from monitor.store.db import Database, utcnow
 from monitor.store.feeds import load_feed_state, record_failure, record_success, sync_feeds
@@ -39,6 +42,22 @@ class PollReport:
     seconds: float = 0.0
     error: str | None = None
     warning: str | None = None
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """A feed whose read has started: the state it was started from, and its outcome to come."""
+
+    feed: FeedConfig
+    state: FeedState
+    started: float
+    future: Future
+
+    @property
+    def deadline(self) -> float:
+        """When to stop waiting: the worker ends every read by the feed's own deadline, so
+        only a lost answer (a bug) ever gets here."""
+        return self.started + self.feed.timeout * (DEADLINE_FACTOR + 1) + 60
 
 
 class Pipeline:
@@ -87,30 +106,83 @@ class Pipeline:
         if self._pool is not None:
             self._pool.close()
 
-    def _read(self, feed: FeedConfig, state: FeedState, seen_at: str) -> Read:
-        if self._pool is not None:
-            return self._pool.read(feed, state, seen_at)
-        return read_feed(feed, state, seen_at, self.client)
-
     def refresh_feed(self, feed: FeedConfig) -> PollReport:
         """Poll one feed once. Never raises: failures end up in the report and the feeds row."""
         started = time.monotonic()
+        return self._contained(feed, started, lambda: self._finish(self._start(feed, started)))
+
+    def poll_feeds(self, names: Sequence[str] | None = None) -> list[PollReport]:
+        """Poll the enabled feeds (or the named ones) once, concurrently, bounded.
+
+        With reader processes, this thread hands the reads out (twice ``concurrency`` at most:
+        the workers' threads read that many, the rest wait their turn in the pipe) and stores
+        each feed as its read lands. Without, ``concurrency`` threads poll a feed each.
+        """
+        feeds = [self.config.feed(n) for n in names] if names else self.config.enabled_feeds
+        concurrency = self.config.defaults.concurrency
+        if self._pool is None:
+            workers = max(1, min(concurrency, len(feeds)))
+            with ThreadPoolExecutor(workers, thread_name_prefix="poll") as threads:
+                return list(threads.map(self.refresh_feed, feeds))
+        reports: dict[str, PollReport] = {}
+        waiting = list(reversed(feeds))
+        running: dict[Future, _Reading] = {}
+        while waiting or running:
+            while waiting and len(running) < 2 * concurrency:
+                feed, started = waiting.pop(), time.monotonic()
+                reading = self._contained(feed, started, partial(self._start, feed, started))
+                if isinstance(reading, PollReport):
+                    reports[feed.name] = reading
+                else:
+                    running[reading.future] = reading
+            if running:
+                soonest = min(reading.deadline for reading in running.values())
+                timeout = max(0.0, soonest - time.monotonic())
+                done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
+                if not done:  # an answer is overdue: give up on that read
+                    done = {min(running, key=lambda future: running[future].deadline)}
+                for future in done:
+                    reading = running.pop(future)
+                    step = partial(self._finish, reading)
+                    reports[reading.feed.name] = self._contained(
+                        reading.feed, reading.started, step
+                    )
+        return [reports[feed.name] for feed in feeds]
+
+    def _contained(self, feed: FeedConfig, started: float, step):
+        """Run one step of a feed's poll; a bug in it fails this feed alone, recorded and logged."""
         try:
-            report = self._refresh(feed, started)
+            outcome = step()
         except Exception as exc:  # a bug, not a feed problem: contain it to this feed
             log.exception("feed %r: internal error", feed.name)
             message = f"internal error: {type(exc).__name__}: {exc}"
             record_failure(self.db, feed, message, None, self.config.defaults.max_backoff)
-            report = PollReport(feed.name, "error", error=message)
-        return _timed(report, started)
+            outcome = PollReport(feed.name, "error", error=message)
+        return _timed(outcome, started) if isinstance(outcome, PollReport) else outcome
 
-    def _refresh(self, feed: FeedConfig, started: float) -> PollReport:
+    def _start(self, feed: FeedConfig, started: float) -> _Reading | PollReport:
+        """Load the feed's state and start reading it: in a worker, or here and now."""
         if self.stop.is_set():
             return PollReport(feed.name, "skipped", error="stopping")
         state = load_feed_state(self.db, feed.name)
         seen_at = utcnow()
+        future: Future = Future()
         try:
-            result, parsed = self._read(feed, state, seen_at)
+            if self._pool is not None:
+                future = self._pool.submit(feed, state, seen_at)
+            else:
+                future.set_result(read_feed(feed, state, seen_at, self.client))
+        except (FetchError, ParseError) as exc:
+            future.set_exception(exc)
+        return _Reading(feed, state, started, future)
+
+    def _finish(self, reading: _Reading | PollReport) -> PollReport:
+        """Record what the read gave: a failure, a 304, or items stored (and extracted)."""
+        if isinstance(reading, PollReport):
+            return reading
+        feed, state = reading.feed, reading.state
+        try:
+            result, parsed = _outcome(reading)
         except (FetchError, ParseError) as exc:
             if self.stop.is_set():  # cut off by the stop, not the feed's fault
                 return PollReport(feed.name, "skipped", error="stopping")
@@ -165,13 +237,6 @@ class Pipeline:
 
         return self.process_items(items_to_extract(self.db))
 
-    def poll_feeds(self, names: Sequence[str] | None = None) -> list[PollReport]:
-        """Poll the enabled feeds (or the named ones) once, concurrently, bounded."""
-        feeds = [self.config.feed(n) for n in names] if names else self.config.enabled_feeds
-        workers = max(1, min(self.config.defaults.concurrency, len(feeds)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="poll") as pool:
-            return list(pool.map(self.refresh_feed, feeds))
-
 
 def reprocess_items(
     db: Database, extractor, settings: AlertsConfig, since: str | None = None, progress=None
@@ -201,6 +266,14 @@ def _save_and_group(db: Database, extractions, settings: AlertsConfig) -> None:
     with db.transaction():  # extraction rows, changes and their outbox rows: all or nothing
         save_extractions(db, extractions)
         assign_changes(db, extractions, settings)
+
+
+def _outcome(reading: _Reading) -> Read:
+    try:
+        return reading.future.result(timeout=max(0.0, reading.deadline - time.monotonic()))
+    except FutureTimeout:
+        waited = time.monotonic() - reading.started
+        raise FetchError(f"no answer from the reader process after {waited:.0f}s") from None
 
 
 def _timed(report: PollReport, started: float) -> PollReport:

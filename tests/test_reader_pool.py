@@ -52,6 +52,10 @@ def held(server):
     release.set()
 
 
+def read(pool: ReaderPool, feed: FeedConfig, state: FeedState):
+    return pool.submit(feed, state, SEEN_AT).result(timeout=30)
+
+
 def feed_at(url: str, name: str = "test") -> FeedConfig:
     return FeedConfig(name=name, url=url, language="en", timeout=10)
 
@@ -67,14 +71,14 @@ def test_a_read_in_a_worker_equals_a_read_in_the_thread(server, pool):
 
     server.expect_request("/feed.xml").respond_with_handler(handler)
     feed = feed_at(server.url_for("/feed.xml"))
-    result, parsed = pool.read(feed, FeedState(name="test"), SEEN_AT)
+    result, parsed = read(pool, feed, FeedState(name="test"))
     with make_client("policy-monitor-test") as client:
         expected = read_feed(feed, FeedState(name="test"), SEEN_AT, client)
     assert (result.status, result.etag, result.content) == (200, etag, None)
     assert parsed == expected[1]
     assert len(parsed.items) > 10
 
-    again, nothing = pool.read(feed, FeedState(name="test", etag=etag), SEEN_AT)
+    again, nothing = read(pool, feed, FeedState(name="test", etag=etag))
     assert (again.status, again.etag, nothing) == (304, etag, None)
 
 
@@ -84,14 +88,14 @@ def test_errors_cross_the_process_boundary_whole(server, pool):
         "<html><body>Not a feed</body></html>", content_type="text/html"
     )
     with pytest.raises(FetchError) as failed:
-        pool.read(feed_at(server.url_for("/500.xml")), FeedState(name="test"), SEEN_AT)
+        read(pool, feed_at(server.url_for("/500.xml")), FeedState(name="test"))
     assert (str(failed.value), failed.value.status) == ("HTTP 500 Internal Server Error", 500)
 
     page = feed_at(server.url_for("/page.xml"))
     with make_client("policy-monitor-test") as client, pytest.raises(ParseError) as in_thread:
         read_feed(page, FeedState(name="test"), SEEN_AT, client)
     with pytest.raises(ParseError) as in_worker:
-        pool.read(page, FeedState(name="test"), SEEN_AT)
+        read(pool, page, FeedState(name="test"))
     assert str(in_worker.value) == str(in_thread.value)
 
 
@@ -100,11 +104,11 @@ def test_a_slow_feed_holds_neither_its_process_nor_the_other_feeds(server, pool,
     server.expect_request("/fast.xml").respond_with_data(REAL_FEED.read_bytes())
     with ThreadPoolExecutor(1) as background:
         slow = background.submit(
-            pool.read, feed_at(server.url_for("/held.xml")), FeedState(name="slow"), SEEN_AT
+            read, pool, feed_at(server.url_for("/held.xml")), FeedState(name="slow")
         )
         assert entered.wait(20), "the slow feed was never requested"
         # One process: with one read per process at a time this would wait for the slow feed.
-        _, parsed = pool.read(feed_at(server.url_for("/fast.xml")), FeedState("fast"), SEEN_AT)
+        _, parsed = read(pool, feed_at(server.url_for("/fast.xml")), FeedState("fast"))
         assert parsed.items
         assert not slow.done()
         release.set()
@@ -117,14 +121,14 @@ def test_a_dead_worker_fails_its_reads_and_the_next_read_gets_a_new_one(server, 
     (first,) = pool.pids
     with ThreadPoolExecutor(1) as background:
         doomed = background.submit(
-            pool.read, feed_at(server.url_for("/held.xml")), FeedState(name="slow"), SEEN_AT
+            read, pool, feed_at(server.url_for("/held.xml")), FeedState(name="slow")
         )
         assert entered.wait(20), "the slow feed was never requested"
         os.kill(first, signal.SIGKILL)
         with pytest.raises(ParseError, match=re.escape(DIED)):
             doomed.result(timeout=20)
     release.set()
-    _, parsed = pool.read(feed_at(server.url_for("/fast.xml")), FeedState("fast"), SEEN_AT)
+    _, parsed = read(pool, feed_at(server.url_for("/fast.xml")), FeedState("fast"))
     assert parsed.items
     assert pool.pids and pool.pids != [first]
 
@@ -135,7 +139,7 @@ def test_close_ends_every_worker_even_one_that_is_still_reading(server, held):
     pids = readers.pids
     with ThreadPoolExecutor(1) as background:
         stuck = background.submit(
-            readers.read, feed_at(server.url_for("/held.xml")), FeedState(name="slow"), SEEN_AT
+            read, readers, feed_at(server.url_for("/held.xml")), FeedState(name="slow")
         )
         assert entered.wait(20)
         readers.close()
@@ -143,7 +147,7 @@ def test_close_ends_every_worker_even_one_that_is_still_reading(server, held):
             stuck.result(timeout=20)
     assert len(pids) == 2 and not any(alive(pid) for pid in pids)
     with pytest.raises(FetchError, match="stopping"):
-        readers.read(feed_at(server.url_for("/held.xml")), FeedState(name="late"), SEEN_AT)
+        readers.submit(feed_at(server.url_for("/held.xml")), FeedState(name="late"), SEEN_AT)
 
 
 def test_workers_leave_when_their_parent_is_killed():

@@ -22,14 +22,13 @@ import multiprocessing
 import signal
 import threading
 import traceback
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future
 from multiprocessing.connection import Connection
 
 from monitor.errors import FetchError, ParseError
 from monitor.models import FeedConfig, FeedState
-from monitor.reader import Read, read_feed
-from monitor.reader.fetcher import DEADLINE_FACTOR, make_client
+from monitor.reader import read_feed
+from monitor.reader.fetcher import make_client
 
 __all__ = ["ReaderPool"]
 
@@ -65,8 +64,9 @@ class ReaderPool:
             self.close()
             raise
 
-    def read(self, feed: FeedConfig, state: FeedState, seen_at: str) -> Read:
-        """Fetch and parse ``feed`` in a worker. Raises FetchError or ParseError like read_feed."""
+    def submit(self, feed: FeedConfig, state: FeedState, seen_at: str) -> Future:
+        """Start reading ``feed`` in the least busy worker: a Future of ``Read``, which fails
+        with FetchError or ParseError as ``read_feed`` would."""
         future: Future = Future()
         with self._lock:
             if self._closed:
@@ -78,15 +78,8 @@ class ReaderPool:
                 worker.conn.send((task_id, feed, state, seen_at))
             except OSError:  # died since we picked it; its receiver fails the others
                 del worker.pending[task_id]
-                raise ParseError(DIED) from None
-        # The worker enforces the feed's own deadline; this one only guards against a lost answer.
-        patience = feed.timeout * (DEADLINE_FACTOR + 1) + 60
-        try:
-            return future.result(timeout=patience)
-        except FutureTimeout:
-            with self._lock:
-                worker.pending.pop(task_id, None)
-            raise FetchError(f"no answer from the reader process in {patience:.0f}s") from None
+                future.set_exception(ParseError(DIED))
+        return future
 
     @property
     def pids(self) -> list[int]:
@@ -190,40 +183,51 @@ class _RemoteTraceback(Exception):
 
 
 def _serve(conn: Connection, threads: int, user_agent: str) -> None:
-    """A worker process: read the feeds that arrive on ``conn``, ``threads`` at a time."""
+    """A worker process: ``threads`` threads take feeds from ``conn`` and read them, until the
+    parent says stop (None) or goes away (end of file)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     client = make_client(user_agent, concurrency=threads)
-    send_lock = threading.Lock()
-    conn.send((None, "ready", None))
+    receiving, sending = threading.Lock(), threading.Lock()
+    leaving = threading.Event()
 
-    def run(task_id: int, feed: FeedConfig, state: FeedState, seen_at: str) -> None:
-        try:
-            reply = (task_id, "ok", read_feed(feed, state, seen_at, client))
-        except FetchError as exc:
-            reply = (task_id, "fetch", (str(exc), exc.status))
-        except ParseError as exc:
-            reply = (task_id, "parse", str(exc))
-        except BaseException:
-            reply = (task_id, "bug", traceback.format_exc())
-        with send_lock:
-            try:
-                conn.send(reply)
-            except OSError:  # the parent is gone
-                pass
-            except Exception:  # the answer could not be pickled: say so rather than hang
-                conn.send((task_id, "bug", traceback.format_exc()))
-
-    readers = ThreadPoolExecutor(threads, thread_name_prefix="read")
-    try:
+    def reader() -> None:
         while True:
-            try:
-                task = conn.recv()
-            except (EOFError, OSError):
-                break
-            if task is None:
-                break
-            readers.submit(run, *task)
-    finally:
-        readers.shutdown(wait=True, cancel_futures=True)
-        client.close()
-        conn.close()
+            with receiving:
+                if leaving.is_set():
+                    return
+                try:
+                    task = conn.recv()
+                except (EOFError, OSError):
+                    task = None
+                if task is None:
+                    leaving.set()
+                    return
+            reply = _answer(task, client)
+            with sending:
+                try:
+                    conn.send(reply)
+                except OSError:  # the parent is gone
+                    leaving.set()
+                except Exception:  # the answer could not be pickled: say so rather than hang
+                    conn.send((task[0], "bug", traceback.format_exc()))
+
+    conn.send((None, "ready", None))
+    workers = [threading.Thread(target=reader, name=f"read-{n}") for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    client.close()
+    conn.close()
+
+
+def _answer(task: tuple, client) -> tuple:
+    task_id, feed, state, seen_at = task
+    try:
+        return (task_id, "ok", read_feed(feed, state, seen_at, client))
+    except FetchError as exc:
+        return (task_id, "fetch", (str(exc), exc.status))
+    except ParseError as exc:
+        return (task_id, "parse", str(exc))
+    except BaseException:
+        return (task_id, "bug", traceback.format_exc())
