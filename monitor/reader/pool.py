@@ -10,7 +10,7 @@ feed from holding up the others, and the parent keeps the database. Only the par
 travel back; the request and a 304's answer are a few hundred bytes each.
 
 A worker that dies (out of memory on a hostile document, a crash in C code) fails the reads it
-had in flight with a ParseError; the next read starts a fresh one. Workers leave when their
+had in flight with a ParseError; the next submit starts a fresh one. Workers leave when their
 pipe closes, so a parent killed with SIGKILL leaves none behind.
 """
 
@@ -40,8 +40,9 @@ START_TIMEOUT = 60.0  # seconds for a worker to import its modules (a cold disk 
 class ReaderPool:
     """``processes`` worker processes, each reading up to ``threads`` feeds at once.
 
-    Thread-safe: ``read`` is called from every polling thread. The workers start here, and the
-    constructor returns once each has imported its modules and built its client.
+    Thread-safe: ``submit`` may be called from any thread. The workers start here, and the
+    constructor returns once each has imported its modules and built its client. Each worker
+    answers every read: by the feed's own deadline, or with DIED when it exits.
     """
 
     def __init__(self, processes: int, threads: int, user_agent: str) -> None:
