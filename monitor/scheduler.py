@@ -62,7 +62,11 @@ class Daemon:
         )
         self.scheduler.add_job(self._guarded(self.pipeline.process_backlog), id="backlog")
         self.scheduler.start()
-        log.info("daemon started: %d feeds", len(self.pipeline.config.enabled_feeds))
+        log.info(
+            "daemon started: %d feeds, %s",
+            len(self.pipeline.config.enabled_feeds),
+            _readers(self.pipeline.reader_pids),
+        )
         self.stop.wait()
         log.info("stopping: no new polls; waiting up to %.0fs for running ones", STOP_GRACE)
         self.scheduler.shutdown(wait=False)
@@ -116,6 +120,12 @@ class Daemon:
 
         with self._dispatch_lock:
             dispatch_alerts(self.pipeline.db, self.pipeline.config.alerts)
+
+
+def _readers(pids: list[int]) -> str:
+    if not pids:
+        return "read in the polling threads"
+    return f"{len(pids)} reader processes (pids {', '.join(map(str, pids))})"
 
 
 def install_signal_handlers(stop: threading.Event) -> None:

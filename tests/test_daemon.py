@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 from pathlib import Path
@@ -47,7 +48,14 @@ def test_sigkill_mid_poll_then_restart_gives_exact_counts(tmp_path, config):
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
     assert scalar(db, polled) < FEEDS, "the kill came after the whole poll; nothing was tested"
-    assert len(readers) >= default_reader_processes()  # and multiprocessing's resource tracker
+    started = re.search(r"(\d+) reader processes \(pids ([\d, ]+)\)", log.read_text())
+    if default_reader_processes():
+        assert started, log.read_text()[-2000:]
+        logged = [int(pid) for pid in started[2].split(", ")]
+        assert len(logged) == int(started[1]) == default_reader_processes()
+        assert set(logged) <= set(readers)  # the others: multiprocessing's resource tracker
+    else:  # one core: no reader processes
+        assert "read in the polling threads" in log.read_text()
     wait_for(lambda: not any(map(alive, readers)), 30, "the killed daemon's children to exit")
 
     second = start_daemon(config, db, log)
