@@ -94,6 +94,28 @@ def test_full_text_search_follows_inserts_and_updates(feeds_db):
     assert feeds_db.query_one(search, ("kunftig",))[0] == 1  # diacritics folded
 
 
+def test_a_large_batch_is_stored_indexed_and_linked_item_by_item(feeds_db):
+    """More items than one INSERT statement takes, with a story told twice under two guids
+    (one item, two links) and a guid repeated (the first one counts)."""
+    items = [
+        make_item(guid=f"g{n}", url=f"https://news.example/{n}", content=f"Wort{n} Text")
+        for n in range(450)
+    ]
+    items += [make_item(guid="again-7", url="https://news.example/7"), items[3]]
+    result = save_items(feeds_db, items)
+    assert [i.id for i in result.new] == sorted({i.id for i in result.new})
+    assert [i.url for i in result.new] == [f"https://news.example/{n}" for n in range(450)]
+    assert result.unchanged == 2
+    search = "SELECT rowid FROM items_fts WHERE items_fts MATCH ?"
+    for stored in (result.new[0], result.new[222], result.new[449]):
+        word = stored.content.split()[0].lower()
+        assert [r[0] for r in feeds_db.query(search, (word,))] == [stored.id]
+    links = dict(feeds_db.query("SELECT guid, item_id FROM item_feeds"))
+    assert len(links) == 451 and links["again-7"] == links["g7"] == result.new[7].id
+    by_id = {r["id"]: r["guid"] for r in feeds_db.query("SELECT id, guid FROM items")}
+    assert all(by_id[i.id] == f"g{n}" for n, i in enumerate(result.new))
+
+
 def test_a_failed_transaction_leaves_nothing(feeds_db):
     with pytest.raises(sqlite3.IntegrityError), feeds_db.transaction():
         save_items(feeds_db, [make_item(guid="1", url="https://n.example/1")])
