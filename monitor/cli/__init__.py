@@ -94,7 +94,8 @@ def _configure_logging(verbose: int) -> None:
         logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
     root.setLevel(level)
     # Never let an HTTP client log request URLs (the Slack webhook URL is a secret).
-    for noisy in ("httpx", "httpcore", "slack_sdk", "apscheduler.executors.default"):
+    # APScheduler logs every job it adds and runs at INFO: the daemon logs what matters itself.
+    for noisy in ("httpx", "httpcore", "slack_sdk", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
