@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import os
 import time
+from functools import lru_cache
 from http import HTTPStatus
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -54,7 +55,7 @@ def fetch_feed(feed: FeedConfig, state: FeedState, client: httpx.Client) -> Fetc
     started = time.monotonic()
     try:
         with client.stream(
-            "GET", feed.url, headers=headers, timeout=httpx.Timeout(feed.timeout)
+            "GET", _url(feed.url), headers=headers, timeout=httpx.Timeout(feed.timeout)
         ) as response:
             return _read_response(feed, state, response, started)
     except httpx.TimeoutException as exc:
@@ -69,11 +70,16 @@ def fetch_feed(feed: FeedConfig, state: FeedState, client: httpx.Client) -> Fetc
         raise FetchError(f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc)) from None
 
 
+@lru_cache(maxsize=4096)
+def _url(url: str) -> httpx.URL:
+    """A feed's URL parsed once, not at every poll (parsing is a tenth of a 304's client work)."""
+    return httpx.URL(url)
+
+
 def _read_response(
     feed: FeedConfig, state: FeedState, response: httpx.Response, started: float
 ) -> FetchResult:
     status = response.status_code
-    headers = {name.lower(): value for name, value in response.headers.items()}
     etag = response.headers.get("etag")
     last_modified = response.headers.get("last-modified")
     if status == 304:
@@ -82,13 +88,13 @@ def _read_response(
             url=str(response.url),
             status=304,
             content=None,
-            headers=headers,
             etag=etag or state.etag,
             last_modified=last_modified or state.last_modified,
             elapsed=time.monotonic() - started,
         )
     if not 200 <= status < 300:
         raise FetchError(f"HTTP {status} {_reason(response)}", status=status)
+    headers = {name.lower(): value for name, value in response.headers.items()}
     length = response.headers.get("content-length", "")
     if length.isdigit() and int(length) > feed.max_bytes:
         raise FetchError(_too_large(feed, f"Content-Length {length} bytes"), status=status)
