@@ -23,7 +23,7 @@ from monitor.errors import FetchError, ParseError
 from monitor.models import FeedConfig, FeedState, StoredItem
 from monitor.reader import Read, make_client, read_feed
 from monitor.reader.fetcher import DEADLINE_FACTOR
-from monitor.reader.pool import ReaderPool
+from monitor.reader.pool import ReaderDied, ReaderPool
 from monitor.store.db import Database, utcnow
 from monitor.store.feeds import load_feed_state, record_failure, record_success, sync_feeds
 from monitor.store.items import save_items
@@ -52,6 +52,7 @@ class _Reading:
     state: FeedState
     started: float
     future: Future
+    retried: bool = False
 
     @property
     def deadline(self) -> float:
@@ -66,8 +67,9 @@ class Pipeline:
     ``extractor`` is ``None`` to store items without extracting them (the ingest benchmark).
     ``reader_processes`` > 0 fetches and parses feeds in that many worker processes, each with
     its share of ``concurrency`` reads at once (see ``monitor.reader.pool``): that is what uses
-    every core, and a feed that crashes or exhausts a worker fails alone. 0 reads in the
-    polling thread with one shared client. ``stop`` is checked between stages so that a daemon
+    every core. A read whose worker died under it is read once more in a fresh worker, so a
+    feed that crashes or exhausts a worker fails alone. 0 reads in the polling thread with
+    one shared client. ``stop`` is checked between stages so that a daemon
     asked to stop starts no new work.
     """
 
@@ -109,7 +111,14 @@ class Pipeline:
     def refresh_feed(self, feed: FeedConfig) -> PollReport:
         """Poll one feed once. Never raises: failures end up in the report and the feeds row."""
         started = time.monotonic()
-        return self._contained(feed, started, lambda: self._finish(self._start(feed, started)))
+
+        def poll() -> PollReport:
+            reading = self._start(feed, started)
+            if isinstance(reading, _Reading):
+                reading = self._again(reading) or reading
+            return self._finish(reading)
+
+        return self._contained(feed, started, poll)
 
     def poll_feeds(self, names: Sequence[str] | None = None) -> list[PollReport]:
         """Poll the enabled feeds (or the named ones) once, concurrently, bounded.
@@ -143,10 +152,13 @@ class Pipeline:
                     done = {min(running, key=lambda future: running[future].deadline)}
                 for future in done:
                     reading = running.pop(future)
+                    feed, started = reading.feed, reading.started
+                    again = self._contained(feed, started, partial(self._again, reading))
+                    if isinstance(again, _Reading):
+                        running[again.future] = again
+                        continue
                     step = partial(self._finish, reading)
-                    reports[reading.feed.name] = self._contained(
-                        reading.feed, reading.started, step
-                    )
+                    reports[feed.name] = again or self._contained(feed, started, step)
         return [reports[feed.name] for feed in feeds]
 
     def _contained(self, feed: FeedConfig, started: float, step):
@@ -160,7 +172,24 @@ class Pipeline:
             outcome = PollReport(feed.name, "error", error=message)
         return _timed(outcome, started) if isinstance(outcome, PollReport) else outcome
 
-    def _start(self, feed: FeedConfig, started: float) -> _Reading | PollReport:
+    def _again(self, reading: _Reading) -> _Reading | None:
+        """A second read in a fresh worker when the first one's worker died under it: it may
+        have been another feed's doing. A feed whose second worker dies too has failed."""
+        if reading.retried or self.stop.is_set():
+            return None
+        try:
+            waited = reading.future.exception(timeout=max(0.0, reading.deadline - time.monotonic()))
+        except FutureTimeout:
+            return None
+        if not isinstance(waited, ReaderDied):
+            return None
+        log.info("feed %r: its reader process died mid-read; reading it again", reading.feed.name)
+        again = self._start(reading.feed, reading.started, retried=True)
+        return again if isinstance(again, _Reading) else None
+
+    def _start(
+        self, feed: FeedConfig, started: float, retried: bool = False
+    ) -> _Reading | PollReport:
         """Load the feed's state and start reading it: in a worker, or here and now."""
         if self.stop.is_set():
             return PollReport(feed.name, "skipped", error="stopping")
@@ -174,7 +203,7 @@ class Pipeline:
                 future.set_result(read_feed(feed, state, seen_at, self.client))
         except (FetchError, ParseError) as exc:
             future.set_exception(exc)
-        return _Reading(feed, state, started, future)
+        return _Reading(feed, state, started, future, retried)
 
     def _finish(self, reading: _Reading | PollReport) -> PollReport:
         """Record what the read gave: a failure, a 304, or items stored (and extracted)."""

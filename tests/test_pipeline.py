@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 from werkzeug import Response
 
 from monitor.config import load_config
 from monitor.pipeline import Pipeline
+from monitor.reader.pool import DIED
 from monitor.scheduler import Daemon
 from tests.generated_feeds import rss_feed
+from tests.processes import wait_for
 
 
 def config_for(tmp_path, urls: dict[str, str], extra: str = ""):
@@ -132,3 +138,65 @@ def test_a_local_file_url_is_imported(tmp_path, make_pipeline, db):
     path.write_bytes(rss_feed(4, 3))
     report = make_pipeline({"archive": str(path)}).poll_feeds()[0]
     assert (report.status, report.new) == ("200", 3)
+
+
+@pytest.fixture
+def one_reader(tmp_path, db):
+    """A pipeline whose feeds are read in one worker process, two at a time."""
+    made = []
+
+    def make(urls):
+        config = config_for(tmp_path, urls, extra="")
+        pipeline = Pipeline(replace_concurrency(config, 2), db, reader_processes=1)
+        made.append(pipeline)
+        return pipeline
+
+    yield make
+    for pipeline in made:
+        pipeline.close()
+
+
+def replace_concurrency(config, concurrency):
+    return replace(config, defaults=replace(config.defaults, concurrency=concurrency))
+
+
+def test_a_read_whose_worker_died_under_it_is_read_again(threaded_server, one_reader, db):
+    entered, release = threading.Event(), threading.Event()
+
+    def held(_request):
+        entered.set()
+        release.wait(10)
+        return Response(rss_feed(5, 4))
+
+    threaded_server.expect_request("/held.xml").respond_with_handler(held)
+    pipeline = one_reader({"held": threaded_server.url_for("/held.xml")})
+    (worker,) = pipeline.reader_pids
+    with ThreadPoolExecutor(1) as background:
+        polled = background.submit(pipeline.poll_feeds)
+        assert entered.wait(10), "the feed was never requested"
+        os.kill(worker, signal.SIGKILL)
+        wait_for(lambda: pipeline.reader_pids != [worker], 10, "a fresh reader process")
+        release.set()
+        (report,) = polled.result(timeout=30)
+    assert (report.status, report.new, report.error) == ("200", 4, None)
+    assert len(threaded_server.log) == 2
+    assert db.query_one("SELECT consecutive_failures FROM feeds")[0] == 0
+
+
+def test_a_feed_that_kills_its_worker_twice_fails_alone(threaded_server, one_reader, db):
+    def killer(_request):  # as a parser that exhausts its process would
+        for pid in pipeline.reader_pids:
+            os.kill(pid, signal.SIGKILL)
+        return Response(rss_feed(6, 2))
+
+    threaded_server.expect_request("/killer.xml").respond_with_handler(killer)
+    threaded_server.expect_request("/ok.xml").respond_with_data(rss_feed(7, 3))
+    urls = {n: threaded_server.url_for(f"/{n}.xml") for n in ("killer", "ok")}
+    pipeline = one_reader(urls)
+    killed = pipeline.poll_feeds(["killer"])[0]
+    assert killed.error == DIED
+    assert len(threaded_server.log) == 2  # read once more in a fresh worker, then given up
+    ok = pipeline.poll_feeds(["ok"])[0]
+    assert (ok.status, ok.new) == ("200", 3)
+    failures = dict(db.query("SELECT name, consecutive_failures FROM feeds"))
+    assert failures == {"killer": 1, "ok": 0}

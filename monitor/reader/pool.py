@@ -30,9 +30,16 @@ from monitor.models import FeedConfig, FeedState
 from monitor.reader import read_feed
 from monitor.reader.fetcher import make_client
 
-__all__ = ["ReaderPool"]
+__all__ = ["ReaderDied", "ReaderPool"]
 
 DIED = "the reader process died while reading this feed (too large or malformed?)"
+
+
+class ReaderDied(ParseError):
+    """The worker process exited with this read in flight: this feed, or another one it was
+    reading at the time, killed it."""
+
+
 STOP_WAIT = 2.0  # seconds that close() gives workers to finish the reads they are in
 START_TIMEOUT = 60.0  # seconds for a worker to import its modules (a cold disk can be slow)
 
@@ -79,7 +86,7 @@ class ReaderPool:
                 worker.conn.send((task_id, feed, state, seen_at))
             except OSError:  # died since we picked it; its receiver fails the others
                 del worker.pending[task_id]
-                future.set_exception(ParseError(DIED))
+                future.set_exception(ReaderDied(DIED))
         return future
 
     @property
@@ -143,7 +150,7 @@ class _Worker:
             orphans, self.pending = list(self.pending.values()), {}
         self._ready.set()
         for future in orphans:
-            future.set_exception(ParseError(DIED))
+            future.set_exception(ReaderDied(DIED))
 
     def wait_ready(self) -> None:
         if not self._ready.wait(START_TIMEOUT) or not self.alive:
