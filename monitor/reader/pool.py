@@ -82,10 +82,13 @@ class ReaderPool:
             worker = self._least_busy()
             task_id = next(self._ids)
             worker.pending[task_id] = future
-            try:
+        try:  # outside the pool's lock: a full pipe must not stop the answers coming back
+            with worker.sending:
                 worker.conn.send((task_id, feed, state, seen_at))
-            except OSError:  # died since we picked it; its receiver fails the others
-                del worker.pending[task_id]
+        except OSError:  # it died since we picked it
+            with self._lock:
+                lost = worker.pending.pop(task_id, None)
+            if lost is not None:  # (else its receiver has failed it already)
                 future.set_exception(ReaderDied(DIED))
         return future
 
@@ -119,6 +122,7 @@ class _Worker:
         self._lock = pool._lock
         self.pending: dict[int, Future] = {}
         self.alive = True
+        self.sending = threading.Lock()  # one message at a time on the pipe
         self._ready = threading.Event()
         self.conn, child = pool._context.Pipe()
         self.process = pool._context.Process(
@@ -159,8 +163,13 @@ class _Worker:
             )
 
     def leave(self) -> None:
-        with contextlib.suppress(OSError):
-            self.conn.send(None)
+        """Ask the worker to finish; join() ends it anyway if the pipe is stuck."""
+        if self.sending.acquire(timeout=STOP_WAIT):
+            try:
+                with contextlib.suppress(OSError):
+                    self.conn.send(None)
+            finally:
+                self.sending.release()
 
     def join(self, timeout: float) -> None:
         self.process.join(timeout)
