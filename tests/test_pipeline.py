@@ -6,7 +6,6 @@ import os
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
 import pytest
 from werkzeug import Response
@@ -19,29 +18,34 @@ from tests.generated_feeds import rss_feed
 from tests.processes import wait_for
 
 
-def config_for(tmp_path, urls: dict[str, str], extra: str = ""):
-    lines = ["defaults: {interval: 10m, timeout: 3s, max_bytes: 200KB, concurrency: 4}", extra]
-    lines.append("feeds:")
+def config_for(tmp_path, urls: dict[str, str], concurrency: int = 4):
+    defaults = f"{{interval: 10m, timeout: 3s, max_bytes: 200KB, concurrency: {concurrency}}}"
+    lines = [f"defaults: {defaults}", "feeds:"]
     lines += [f"  - {{name: {name}, url: '{url}', language: en}}" for name, url in urls.items()]
     path = tmp_path / "feeds.yaml"
     path.write_text("\n".join(lines) + "\n")
     return load_config(path, environ={})
 
 
-@pytest.fixture(params=[0, 2], ids=["read-in-thread", "read-in-processes"])
-def make_pipeline(request, tmp_path, db):
-    """Pipelines that read feeds in the polling threads, or in two worker processes."""
+@pytest.fixture
+def build(tmp_path, db):
+    """Pipelines on feeds.yaml for ``urls``, closed after the test."""
     made = []
 
-    def make(urls, extractor=None):
-        config = config_for(tmp_path, urls)
-        pipeline = Pipeline(config, db, extractor=extractor, reader_processes=request.param)
-        made.append(pipeline)
-        return pipeline
+    def make(urls, reader_processes: int, concurrency: int = 4, extractor=None):
+        config = config_for(tmp_path, urls, concurrency)
+        made.append(Pipeline(config, db, extractor=extractor, reader_processes=reader_processes))
+        return made[-1]
 
     yield make
     for pipeline in made:
         pipeline.close()
+
+
+@pytest.fixture(params=[0, 2], ids=["read-in-thread", "read-in-processes"])
+def make_pipeline(request, build):
+    """Pipelines that read feeds in the polling threads, or in two worker processes."""
+    return lambda urls, extractor=None: build(urls, request.param, extractor=extractor)
 
 
 def by_feed(reports):
@@ -141,23 +145,9 @@ def test_a_local_file_url_is_imported(tmp_path, make_pipeline, db):
 
 
 @pytest.fixture
-def one_reader(tmp_path, db):
+def one_reader(build):
     """A pipeline whose feeds are read in one worker process, two at a time."""
-    made = []
-
-    def make(urls):
-        config = config_for(tmp_path, urls, extra="")
-        pipeline = Pipeline(replace_concurrency(config, 2), db, reader_processes=1)
-        made.append(pipeline)
-        return pipeline
-
-    yield make
-    for pipeline in made:
-        pipeline.close()
-
-
-def replace_concurrency(config, concurrency):
-    return replace(config, defaults=replace(config.defaults, concurrency=concurrency))
+    return lambda urls: build(urls, reader_processes=1, concurrency=2)
 
 
 def test_a_read_whose_worker_died_under_it_is_read_again(threaded_server, one_reader, db):
