@@ -69,8 +69,8 @@ class Pipeline:
     its share of ``concurrency`` reads at once (see ``monitor.reader.pool``): that is what uses
     every core. A read whose worker died under it is read once more in a fresh worker, so a
     feed that crashes or exhausts a worker fails alone. 0 reads in the polling thread with
-    one shared client. ``stop`` is checked between stages so that a daemon
-    asked to stop starts no new work.
+    one shared client. ``stop`` is checked between stages so that a daemon asked to stop
+    starts no new work.
     """
 
     def __init__(

@@ -95,7 +95,7 @@ def _read_response(
     if not 200 <= status < 300:
         raise FetchError(f"HTTP {status} {_reason(response)}", status=status)
     headers = {name.lower(): value for name, value in response.headers.items()}
-    length = response.headers.get("content-length", "")
+    length = headers.get("content-length", "")
     if length.isdigit() and int(length) > feed.max_bytes:
         raise FetchError(_too_large(feed, f"Content-Length {length} bytes"), status=status)
     deadline = started + feed.timeout * DEADLINE_FACTOR

@@ -64,7 +64,7 @@ class ReaderPool:
         self._ids = itertools.count()
         self._closed = False
         with self._lock:
-            self._least_busy()
+            self._fill()
         try:
             for worker in self._workers:
                 worker.wait_ready()
@@ -108,26 +108,31 @@ class ReaderPool:
         for worker in workers:
             worker.join(STOP_WAIT)
 
-    def _least_busy(self) -> _Worker:
+    def _fill(self) -> None:
+        """Drop the workers that died, start new ones up to ``processes`` (lock held)."""
         self._workers = [w for w in self._workers if w.alive]
         while len(self._workers) < self._processes:
-            self._workers.append(_Worker(self, self._threads))
+            worker = _Worker(self._context, self._lock, self._threads, self._user_agent)
+            self._workers.append(worker)
+
+    def _least_busy(self) -> _Worker:
+        self._fill()
         return min(self._workers, key=lambda w: len(w.pending))
 
 
 class _Worker:
     """One worker process, its end of the pipe, and the thread that takes its answers."""
 
-    def __init__(self, pool: ReaderPool, threads: int) -> None:
-        self._lock = pool._lock
+    def __init__(self, context, lock: threading.Lock, threads: int, user_agent: str) -> None:
+        self._lock = lock  # the pool's: it guards ``pending``
         self.pending: dict[int, Future] = {}
         self.alive = True
         self.sending = threading.Lock()  # one message at a time on the pipe
         self._ready = threading.Event()
-        self.conn, child = pool._context.Pipe()
-        self.process = pool._context.Process(
+        self.conn, child = context.Pipe()
+        self.process = context.Process(
             target=_serve,
-            args=(child, threads, pool._user_agent),
+            args=(child, threads, user_agent),
             name="policy-monitor reader",
             daemon=True,
         )
