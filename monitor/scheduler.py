@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from monitor.models import FeedConfig
 from monitor.pipeline import Pipeline
+from monitor.store.db import utcnow
 from monitor.store.feeds import load_feed_state
 
 log = logging.getLogger(__name__)
@@ -97,8 +98,7 @@ class Daemon:
 
     def poll_feed(self, feed: FeedConfig) -> None:
         state = load_feed_state(self.pipeline.db, feed.name)
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        if state.consecutive_failures and (state.next_poll_at or "") > now:
+        if state.consecutive_failures and (state.next_poll_at or "") > utcnow():
             log.debug("feed %r backing off until %s", feed.name, state.next_poll_at)
             return
         report = self.pipeline.refresh_feed(feed)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from monitor.models import Change
-from monitor.store.db import Database
+from monitor.store.db import Database, chunks
 
 # One row per item: what grouping needs, named like ``monitor.changes.Member``'s fields.
 _FACT_COLUMNS = """
@@ -39,18 +39,13 @@ def _facts(row) -> dict[str, Any]:
     return facts
 
 
-def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
-
-
 def load_facts(db: Database, item_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
     """The facts of these items (extracted or not); without ids, of every enforcement change."""
     if item_ids is None:
         rows = db.query(_FACTS + " WHERE e.enforcement_change = 1")
         return [_facts(r) for r in rows]
     facts = []
-    for chunk in _chunks(list(item_ids)):
+    for chunk in chunks(list(item_ids)):
         marks = ",".join("?" * len(chunk))
         facts += [_facts(r) for r in db.query(_FACTS + f" WHERE i.id IN ({marks})", chunk)]
     return facts
@@ -83,7 +78,7 @@ def item_links(db: Database, item_ids: Sequence[int] | None = None) -> dict[int,
         rows = db.query(sql)
     else:
         rows = []
-        for chunk in _chunks(list(item_ids)):
+        for chunk in chunks(list(item_ids)):
             rows += db.query(sql + f" WHERE item_id IN ({','.join('?' * len(chunk))})", chunk)
     return {r["item_id"]: (r["change_id"], r["fingerprint"] or "") for r in rows}
 

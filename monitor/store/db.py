@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +15,12 @@ import sqlite_utils
 from monitor.store.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 10_000
+
+
+def chunks(values: Sequence, size: int = 500) -> Iterator[Sequence]:
+    """Slices of ``values`` that stay under SQLite's limit on bound variables."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def utcnow() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from monitor.models import Item, SaveResult, StoredItem
-from monitor.store.db import Database, utcnow
+from monitor.store.db import Database, chunks, utcnow
 
 _STORED_COLUMNS = (
     "id, feed, title, summary, content, url, published, language, content_hash, first_seen, "
@@ -70,12 +70,6 @@ def save_items(db: Database, items: Sequence[Item], first_poll: bool = False) ->
     return SaveResult(new=tuple(new), updated=tuple(updated), unchanged=unchanged)
 
 
-def _chunks(values: list, size: int = 500):
-    """Slices that stay under SQLite's limit on bound variables."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def _known_guids(conn, items: Sequence[Item]) -> dict[tuple[str, str], tuple[int, str]]:
     """(feed, guid) -> (item id, content hash) for the items already stored."""
     guids: dict[str, list[str]] = {}
@@ -83,7 +77,7 @@ def _known_guids(conn, items: Sequence[Item]) -> dict[tuple[str, str], tuple[int
         guids.setdefault(item.feed, []).append(item.guid)
     known = {}
     for feed, feed_guids in guids.items():
-        for chunk in _chunks(feed_guids):
+        for chunk in chunks(feed_guids):
             rows = conn.execute(
                 "SELECT f.guid, i.id, i.content_hash FROM item_feeds f "
                 f"JOIN items i ON i.id = f.item_id WHERE f.feed = ? AND f.guid IN "
@@ -98,7 +92,7 @@ def _known_urls(conn, items: Sequence[Item]) -> dict[str, int]:
     """Canonical URL -> item id for the items' URLs already stored (by any feed)."""
     urls = list({item.url for item in items if item.url})
     known = {}
-    for chunk in _chunks(urls):
+    for chunk in chunks(urls):
         marks = ",".join("?" * len(chunk))
         known.update(conn.execute(f"SELECT url, id FROM items WHERE url IN ({marks})", chunk))
     return known
@@ -132,7 +126,7 @@ def _insert_items(
 ) -> dict[tuple[str, str], int]:
     """Insert new items, a multi-row INSERT per chunk. Returns (feed, guid) -> item id."""
     ids: dict[tuple[str, str], int] = {}
-    for chunk in _chunks(items, 200):  # 15 values a row: well under SQLite's 32,766
+    for chunk in chunks(items, 200):  # 15 values a row: well under SQLite's 32,766
         values = [
             value
             for item in chunk
@@ -207,7 +201,7 @@ def load_items(db: Database, ids: Iterable[int]) -> list[StoredItem]:
     """The stored items with these ids, in the order given."""
     ids = list(ids)
     rows = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         marks = ",".join("?" * len(chunk))
         for row in db.query(f"SELECT {_STORED_COLUMNS} FROM items WHERE id IN ({marks})", chunk):
             rows[row["id"]] = stored_item(row)
