@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -66,3 +67,19 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class Held:
+    """A pytest-httpserver handler that answers ``body`` only once ``release`` is set (or after
+    ``limit`` seconds); ``entered`` is set when a request arrives."""
+
+    def __init__(self, body: bytes | str, limit: float = 20, content_type: str | None = None):
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.body, self.limit, self.content_type = body, limit, content_type
+
+    def __call__(self, _request):
+        from werkzeug import Response
+
+        self.entered.set()
+        self.release.wait(self.limit)
+        return Response(self.body, content_type=self.content_type)

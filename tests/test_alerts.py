@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from werkzeug import Response
 
 from monitor.alerts.outbox import LEASE, dispatch_alerts
 from monitor.changes import assign_changes
 from monitor.config import AlertsConfig, load_config
 from monitor.store.alerts import claim_alert, load_alert
 from monitor.store.db import utcnow
-from tests.processes import finished
+from tests.processes import Held, finished
 from tests.test_changes import add_change_item, add_item, change_ext, store_extraction
 from tests.test_slack import EVIL
 
@@ -102,17 +100,12 @@ def test_persistent_500_backs_off_then_delivers(db, change, slack, httpserver):
 
 
 def test_a_timeout_leaves_the_alert_pending(db, change, slack, httpserver):
-    release = threading.Event()
-
-    def slow(_request):
-        release.wait(10)
-        return Response("ok")
-
+    slow = Held("ok", limit=10)
     httpserver.expect_request(HOOK).respond_with_handler(slow)
     try:
         report = dispatch_alerts(db, slack, timeout=0.3)
     finally:
-        release.set()
+        slow.release.set()
     finished(httpserver, 1)
     assert report.retried == 1
     alert = load_alert(db, change.id)

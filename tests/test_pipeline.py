@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,7 +14,7 @@ from monitor.pipeline import Pipeline
 from monitor.reader.pool import DIED
 from monitor.scheduler import Daemon
 from tests.generated_feeds import rss_feed
-from tests.processes import wait_for
+from tests.processes import Held, wait_for
 
 
 def config_for(tmp_path, urls: dict[str, str], concurrency: int = 4):
@@ -74,12 +73,7 @@ def test_first_poll_stores_then_304_adds_nothing(httpserver, make_pipeline, db):
 
 def test_broken_feeds_fail_alone(threaded_server, make_pipeline, db):
     httpserver = threaded_server
-    release = threading.Event()
-
-    def slow(_request):
-        release.wait(10)
-        return Response(rss_feed(9, 1))
-
+    slow = Held(rss_feed(9, 1), limit=10)
     httpserver.expect_request("/ok.xml").respond_with_data(rss_feed(2, 3))
     httpserver.expect_request("/500.xml").respond_with_data("boom", status=500)
     httpserver.expect_request("/slow.xml").respond_with_handler(slow)
@@ -95,7 +89,7 @@ def test_broken_feeds_fail_alone(threaded_server, make_pipeline, db):
     try:
         reports = by_feed(pipeline.poll_feeds())
     finally:
-        release.set()
+        slow.release.set()
     assert (reports["ok"].status, reports["ok"].new) == ("200", 3)
     assert reports["500"].status == "HTTP 500"
     for name in ("slow", "huge", "html", "loop"):
@@ -151,22 +145,16 @@ def one_reader(build):
 
 
 def test_a_read_whose_worker_died_under_it_is_read_again(threaded_server, one_reader, db):
-    entered, release = threading.Event(), threading.Event()
-
-    def held(_request):
-        entered.set()
-        release.wait(10)
-        return Response(rss_feed(5, 4))
-
+    held = Held(rss_feed(5, 4), limit=10)
     threaded_server.expect_request("/held.xml").respond_with_handler(held)
     pipeline = one_reader({"held": threaded_server.url_for("/held.xml")})
     (worker,) = pipeline.reader_pids
     with ThreadPoolExecutor(1) as background:
         polled = background.submit(pipeline.poll_feeds)
-        assert entered.wait(10), "the feed was never requested"
+        assert held.entered.wait(10), "the feed was never requested"
         os.kill(worker, signal.SIGKILL)
         wait_for(lambda: pipeline.reader_pids != [worker], 10, "a fresh reader process")
-        release.set()
+        held.release.set()
         (report,) = polled.result(timeout=30)
     assert (report.status, report.new, report.error) == ("200", 4, None)
     assert len(threaded_server.log) == 2

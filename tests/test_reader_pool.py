@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from monitor.errors import FetchError, ParseError
 from monitor.models import FeedConfig, FeedState
 from monitor.reader import make_client, read_feed
 from monitor.reader.pool import DIED, ReaderPool
-from tests.processes import ROOT, alive, wait_for
+from tests.processes import ROOT, Held, alive, wait_for
 
 REAL_FEED = Path(__file__).parent / "data" / "feeds" / "real" / "feedjira__TechCrunch.xml"
 SEEN_AT = "2026-11-29T12:00:00+00:00"
@@ -40,16 +39,10 @@ def pool():
 @pytest.fixture
 def held(server):
     """``/held.xml`` answers only once ``release`` is set; ``entered`` says it was asked."""
-    entered, release = threading.Event(), threading.Event()
-
-    def handler(_request):
-        entered.set()
-        release.wait(20)
-        return Response(REAL_FEED.read_bytes(), content_type="application/rss+xml")
-
+    handler = Held(REAL_FEED.read_bytes(), content_type="application/rss+xml")
     server.expect_request("/held.xml").respond_with_handler(handler)
-    yield entered, release
-    release.set()
+    yield handler.entered, handler.release
+    handler.release.set()
 
 
 def read(pool: ReaderPool, feed: FeedConfig, state: FeedState):

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from dataclasses import replace
-
-from werkzeug import Response
 
 from monitor.alerts.slack import (
     ChangeMessage,
@@ -18,7 +15,7 @@ from monitor.alerts.slack import (
     truncate,
 )
 from monitor.models import Change
-from tests.processes import finished
+from tests.processes import Held, finished
 
 HOOK = "/services/T000/B000/XXXX"
 EVIL = "WhatsApp <!channel> sues spammers & <https://evil.example|click> here"
@@ -151,17 +148,12 @@ def test_500_twice_is_a_transient_failure(httpserver):
 
 
 def test_a_timeout_is_transient_and_not_retried_in_place(httpserver):
-    release = threading.Event()
-
-    def slow(_request):
-        release.wait(10)
-        return Response("ok")
-
+    slow = Held("ok", limit=10)
     httpserver.expect_request(HOOK).respond_with_handler(slow)
     try:
         result = send_message(httpserver.url_for(HOOK), {"text": "hi"}, timeout=0.3)
     finally:
-        release.set()
+        slow.release.set()
     assert result.outcome == "retry" and result.status is None
     assert "timed out" in result.detail
     finished(httpserver, 1)  # the slow answer must not leak into the next test's log
