@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
@@ -29,6 +29,8 @@ from monitor.store.feeds import load_feed_state, record_failure, record_success,
 from monitor.store.items import save_items
 
 log = logging.getLogger(__name__)
+
+REEXTRACT_BATCH = 64  # items per transaction when re-extracting
 
 
 @dataclass(frozen=True)
@@ -276,10 +278,29 @@ def reprocess_items(
     Returns (items re-extracted, changes after regrouping).
     """
     from monitor.changes import rebuild_changes
-    from monitor.extract import reextract
 
     count = reextract(db, extractor, since, progress)
     return count, rebuild_changes(db, settings)
+
+
+def reextract(
+    db: Database,
+    extractor,
+    since: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Extract every stored item again (published >= ``since`` when given) and save the
+    results, a batch per transaction. ``progress(done_in_batch, total)`` is called after each
+    batch. Returns the number of items extracted. Running it twice stores identical rows."""
+    from monitor.store.extractions import items_to_extract, save_extractions
+
+    items = items_to_extract(db, since=since, all_items=True)
+    for start in range(0, len(items), REEXTRACT_BATCH):
+        batch = items[start : start + REEXTRACT_BATCH]
+        save_extractions(db, extractor.extract_items(batch, batch_size=REEXTRACT_BATCH))
+        if progress is not None:
+            progress(len(batch), len(items))
+    return len(items)
 
 
 def default_reader_processes() -> int:

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from monitor.extract.language import detect_language
-from monitor.extract.nlp import DATA_DIR, build_pipeline, load_lexicon, supported_languages
+from monitor.extract.lexicon import DATA_DIR, load_lexicon, supported_languages
+from monitor.extract.nlp import build_pipeline
 from monitor.extract.sentences import clean_hits
 
 LABELS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "LABELS.md"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.reader.text import html_to_text, normalize_text
+from monitor.text import html_to_text, normalize_text
 
 
 @pytest.mark.parametrize(

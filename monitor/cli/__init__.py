@@ -1,102 +1,14 @@
 """The ``policy-monitor`` command. Each submodule holds the commands of one concern; commands
 parse options, call one function and print. No logic lives here.
-
-Global options (``--config``, ``--db``, ``-v``) are accepted before the subcommand and on every
-subcommand alike.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
-
 import click
 
 from monitor import __version__
-from monitor.config import Config, load_config
-from monitor.errors import ConfigError
-from monitor.store.db import Database, open_db
-
-DEFAULT_CONFIG = "feeds.yaml"
-DEFAULT_DB = "db/monitor.db"
-LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-
-
-@dataclass
-class AppContext:
-    config_path: Path = Path(DEFAULT_CONFIG)
-    db_path: Path = Path(DEFAULT_DB)
-    verbose: int = 0
-    _config: Config | None = field(default=None, repr=False)
-    _db: Database | None = field(default=None, repr=False)
-
-    def config(self) -> Config:
-        """The validated config; a bad one ends the command with exit code 2 and one line."""
-        if self._config is None:
-            try:
-                self._config = load_config(self.config_path)
-            except ConfigError as exc:
-                click.echo(f"error: {exc}", err=True)
-                sys.exit(2)
-        return self._config
-
-    def db(self) -> Database:
-        if self._db is None:
-            self._db = open_db(self.db_path)
-        return self._db
-
-
-def _set(attr: str, convert=lambda v: v):
-    def callback(ctx: click.Context, _param: click.Parameter, value):
-        if value is not None and value != 0:
-            obj = ctx.ensure_object(AppContext)
-            setattr(obj, attr, convert(value))
-            if attr == "verbose":
-                _configure_logging(obj.verbose)
-        return value
-
-    return callback
-
-
-def global_options(func):
-    """--config, --db and -v on a command, so they work after the subcommand too."""
-    func = click.option(
-        "-v",
-        "--verbose",
-        count=True,
-        expose_value=False,
-        callback=_set("verbose"),
-        help="More log output (-vv for debug).",
-    )(func)
-    func = click.option(
-        "--db",
-        type=click.Path(dir_okay=False),
-        expose_value=False,
-        callback=_set("db_path", Path),
-        help=f"SQLite database (default {DEFAULT_DB}).",
-    )(func)
-    func = click.option(
-        "--config",
-        type=click.Path(dir_okay=False),
-        expose_value=False,
-        callback=_set("config_path", Path),
-        help=f"Feed configuration (default ./{DEFAULT_CONFIG}).",
-    )(func)
-    return func
-
-
-def _configure_logging(verbose: int) -> None:
-    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
-    root.setLevel(level)
-    # Never let an HTTP client log request URLs (the Slack webhook URL is a secret).
-    # APScheduler logs every job it adds and runs at INFO: the daemon logs what matters itself.
-    for noisy in ("httpx", "httpcore", "slack_sdk", "apscheduler"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+from monitor.cli import alerts, browse, extract, ingest
+from monitor.cli.context import AppContext, configure_logging, global_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -106,15 +18,9 @@ def _configure_logging(verbose: int) -> None:
 def main(ctx: click.Context) -> None:
     """Watch tech-news feeds for platforms changing what they enforce."""
     obj = ctx.ensure_object(AppContext)
-    _configure_logging(obj.verbose)
+    configure_logging(obj.verbose)
 
 
-def _register() -> None:
-    from monitor.cli import alerts, browse, extract, ingest
-
-    for module in (ingest, extract, alerts, browse):
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()
+for _module in (ingest, extract, alerts, browse):
+    for _command in _module.COMMANDS:
+        main.add_command(_command)

@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from monitor.alerts.outbox import dispatch_alerts
 from monitor.alerts.slack import render_test_message, send_message
-from monitor.cli import AppContext, global_options
+from monitor.cli.context import AppContext, global_options
 from monitor.store.alerts import list_alerts
 from monitor.store.changes import change_sources, list_changes
 

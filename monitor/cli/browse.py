@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from monitor.cli import AppContext, global_options
+from monitor.cli.context import AppContext, global_options
 
 
 @click.command()

@@ -10,7 +10,7 @@ from typing import Any
 import click
 from tabulate import tabulate
 
-from monitor.cli import AppContext, global_options
+from monitor.cli.context import AppContext, global_options
 from monitor.models import Extraction
 from monitor.store.extractions import evidence_records
 

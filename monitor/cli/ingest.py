@@ -8,7 +8,7 @@ import sys
 import click
 from tabulate import tabulate
 
-from monitor.cli import AppContext, global_options
+from monitor.cli.context import AppContext, global_options
 from monitor.pipeline import Pipeline, default_reader_processes
 from monitor.store.feeds import list_feeds, sync_feeds
 

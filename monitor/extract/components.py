@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
 import numpy
 from spacy.attrs import LEMMA, ORTH
@@ -18,8 +17,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.pipeline import Lemmatizer
 from spacy.tokens import Doc
 
-if TYPE_CHECKING:
-    from monitor.extract.nlp import Lexicon
+from monitor.extract.lexicon import DATA_DIR, Lexicon, load_lexicon
 
 Doc.set_extension("policy_hits", default=None, force=True)
 
@@ -65,8 +63,6 @@ class LowerLookupLemmatizer(Lemmatizer):
 
 @Language.factory("policy_matcher", assigns=["doc._.policy_hits"], default_config={"data_dir": ""})
 def make_policy_matcher(nlp: Language, name: str, data_dir: str):
-    from monitor.extract.nlp import DATA_DIR, load_lexicon
-
     return PolicyMatcher(nlp, load_lexicon(nlp.lang, data_dir or str(DATA_DIR)))
 
 

@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from monitor.extract.nlp import Lexicon
+from monitor.extract.lexicon import Lexicon
 from monitor.extract.sentences import DISCOUNT, RULE_CUES, STRONG, Sentence
 
 PASSING = 0.15  # a platform named outside the evidence

@@ -16,14 +16,15 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from monitor.extract import EXTRACTOR_VERSION
 from monitor.extract.dates import choose_effective, find_dates
 from monitor.extract.decision import decide
 from monitor.extract.language import detect_language
-from monitor.extract.nlp import build_pipeline, load_lexicon, supported_languages
+from monitor.extract.lexicon import load_lexicon, supported_languages
+from monitor.extract.nlp import build_pipeline
 from monitor.extract.sentences import read_sentences
+from monitor.extract.version import EXTRACTOR_VERSION
 from monitor.models import DateMention, Evidence, Extraction, StoredItem
-from monitor.reader.text import html_to_text
+from monitor.text import html_to_text
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from monitor.extract.nlp import load_lexicon, supported_languages
+from monitor.extract.lexicon import load_lexicon, supported_languages
 
 WORD = re.compile(r"[^\W\d_]+")
 SAMPLE_CHARS = 3000

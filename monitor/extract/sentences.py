@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc
 
-from monitor.extract.nlp import Lexicon
+from monitor.extract.lexicon import Lexicon
 
 Hit = tuple[str, str, int, int]  # kind, key, start token, end token
 

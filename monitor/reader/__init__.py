@@ -1,6 +1,6 @@
 """Reading feeds: ``fetcher`` (httpx, conditional and bounded GET), ``parser`` (feedparser on the
-fetched bytes -> ``ParsedFeed`` of ``Item``), ``text`` (HTML -> plain text), and ``pool``
-(the same read in worker processes)."""
+fetched bytes -> ``ParsedFeed`` of ``Item``), and ``pool`` (the same read in worker processes).
+HTML to plain text lives in ``monitor.text``, which the extraction uses too."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ import httpx
 from monitor.models import FeedConfig, FeedState, FetchResult, ParsedFeed
 from monitor.reader.fetcher import fetch_feed, make_client
 from monitor.reader.parser import canonicalize_url, parse_feed
-from monitor.reader.text import html_to_text
 
 __all__ = [
     "Read",
     "canonicalize_url",
     "fetch_feed",
-    "html_to_text",
     "make_client",
     "parse_feed",
     "read_feed",

@@ -29,7 +29,7 @@ import feedparser
 
 from monitor.errors import ParseError
 from monitor.models import FeedConfig, FetchResult, Item, ParsedFeed
-from monitor.reader.text import html_to_text, normalize_text
+from monitor.text import html_to_text, normalize_text
 
 __all__ = ["canonicalize_url", "parse_feed"]
 

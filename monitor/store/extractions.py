@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from monitor.extract import EXTRACTOR_VERSION
+from monitor.extract.version import EXTRACTOR_VERSION
 from monitor.models import Extraction, StoredItem
 from monitor.store.db import Database, utcnow
 from monitor.store.items import stored_item

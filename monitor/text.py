@@ -1,4 +1,5 @@
-"""HTML (or plain text) from a feed -> clean plain text.
+"""HTML (or plain text) from a feed or a page -> clean plain text. Shared by the reader and the
+extraction, so neither imports the other.
 
 The stdlib ``html.parser`` does the tokenising: it never raises on broken markup, decodes
 entities and keeps ``<script>``/``<style>`` bodies apart so they can be dropped. Block elements
