@@ -143,9 +143,19 @@ def test_language_order_entry_then_feed_then_config() -> None:
     assert parse(rss("<item><guid>1</guid></item>")).items[0].language is None
 
 
-def test_empty_feed_is_a_parse_error() -> None:
-    with pytest.raises(ParseError, match=r"^feed has no entries$"):
-        parse(rss(""))
+def test_a_feed_without_entries_is_a_feed_with_no_items() -> None:
+    parsed = parse(rss(""))
+    assert parsed.items == ()
+    assert (parsed.title, parsed.warning) == ("Test feed", None)
+    atom = parse('<feed xmlns="http://www.w3.org/2005/Atom"><title>Quiet</title></feed>')
+    assert (atom.items, atom.title) == ((), "Quiet")
+
+
+def test_documents_that_are_not_feeds_are_parse_errors() -> None:
+    with pytest.raises(ParseError, match=r"^not a feed: no RSS, RDF or Atom root element$"):
+        parse('<?xml version="1.0"?><catalog><book>1</book></catalog>')
+    with pytest.raises(ParseError, match=r"^XML error at line 1: no element found$"):
+        parse('<?xml version="1.0"?><rss version="2.0"><channel><title>Cut off')
     with pytest.raises(ParseError, match=r"^empty document$"):
         parse(b"  \n")
     not_modified = FetchResult(url=FEED_URL, status=304, content=None)

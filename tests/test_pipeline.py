@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from xml.sax.saxutils import escape
 
 import pytest
 from werkzeug import Response
 
+from monitor.alerts.outbox import dispatch_alerts
 from monitor.config import load_config
+from monitor.extract import Extractor
 from monitor.pipeline import Pipeline
 from monitor.reader.pool import DIED
 from monitor.scheduler import Daemon
@@ -178,3 +183,80 @@ def test_a_feed_that_kills_its_worker_twice_fails_alone(threaded_server, one_rea
     assert (ok.status, ok.new) == ("200", 3)
     failures = dict(db.query("SELECT name, consecutive_failures FROM feeds"))
     assert failures == {"killer": 1, "ok": 0}
+
+
+QUIET = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Policy desk</title>'
+    "<link>https://desk.example/</link><language>en</language>{items}</channel></rss>"
+)
+CHANGES = [
+    (
+        "WhatsApp will sue companies that send bulk messages from December 7",
+        "WhatsApp will take legal action against businesses that abuse the app for bulk or "
+        "automated messaging, starting December 7. Accounts caught sending mass messages are "
+        "banned, the company said on Tuesday.",
+    ),
+    (
+        "Twitch bans gambling streams of unlicensed casino sites",
+        "Twitch is banning streams of slots and roulette from unlicensed gambling sites. "
+        "Streamers who keep showing them will have their channels suspended, the company said.",
+    ),
+]
+
+
+def quiet_feed_items(now: datetime) -> str:
+    return "".join(
+        f"<item><title>{escape(title)}</title><link>https://desk.example/{n}</link>"
+        f"<guid>urn:desk:{n}</guid><pubDate>{format_datetime(now)}</pubDate>"
+        f"<description>{escape(text)}</description></item>"
+        for n, (title, text) in enumerate(CHANGES)
+    )
+
+
+def test_a_quiet_feed_is_a_success_and_its_first_items_alert(httpserver, tmp_path, db):
+    """A feed set up while empty: its first poll succeeds with nothing, so the changes it
+    carries later are new, not backfill, and each reaches Slack once."""
+    documents = [QUIET.format(items=""), QUIET.format(items=quiet_feed_items(datetime.now(UTC)))]
+    httpserver.expect_request("/feed.xml").respond_with_handler(
+        lambda request: Response(documents[0], content_type="application/rss+xml")
+    )
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "defaults: {interval: 10m, max_backoff: 1d}\nfeeds:\n"
+        f"  - {{name: desk, url: '{httpserver.url_for('/feed.xml')}', language: en}}\n"
+        "alerts: {rate_limit: 10ms}\n"
+    )
+    config = load_config(path, environ={"SLACK_WEBHOOK_URL": httpserver.url_for("/hook")})
+    pipeline = Pipeline(config, db, extractor=Extractor())
+    try:
+        first = pipeline.poll_feeds()[0]
+        assert (first.status, first.new, first.error) == ("200", 0, None)
+        row = db.query_one(
+            "SELECT last_status, last_error, consecutive_failures, last_success_at, next_poll_at, "
+            "last_polled_at, title FROM feeds WHERE name = 'desk'"
+        )
+        assert (row["last_status"], row["last_error"], row["consecutive_failures"]) == (
+            "200",
+            None,
+            0,
+        )
+        assert row["last_success_at"] is not None and row["title"] == "Policy desk"
+        interval = datetime.fromisoformat(row["next_poll_at"]) - datetime.fromisoformat(
+            row["last_polled_at"]
+        )
+        assert interval.total_seconds() == 600  # the feed's interval, no backoff
+        documents.pop(0)
+        second = pipeline.poll_feeds()[0]
+        assert (second.status, second.new) == ("200", 2)
+    finally:
+        pipeline.close()
+    statuses = [r[0] for r in db.query("SELECT status FROM alerts ORDER BY change_id")]
+    assert statuses == ["pending", "pending"]  # new changes, not silent first-poll backfill
+    assert dispatch_alerts(db, config.alerts).sent == 2
+    assert dispatch_alerts(db, config.alerts).sent == 0
+    posted = [
+        request.get_json()["text"] for request, _ in httpserver.log if request.path == "/hook"
+    ]
+    assert len(posted) == 2
+    assert any("WhatsApp" in text for text in posted) and any("Twitch" in text for text in posted)

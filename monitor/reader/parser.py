@@ -51,7 +51,9 @@ _get = dict.get
 
 
 def parse_feed(feed: FeedConfig, result: FetchResult, seen_at: str) -> ParsedFeed:
-    """Parse fetched bytes into items. Raises ParseError when the document gives no entries."""
+    """Parse fetched bytes into items. A feed without entries (a new blog, a topic filter
+    between two posts) is a feed with no items; a document that is not a feed (HTML, XML that
+    breaks off, an empty body) raises ParseError."""
     if result.content is None:
         raise ParseError(f"nothing to parse: HTTP {result.status} without a body")
     data = result.content.lstrip()
@@ -76,7 +78,7 @@ def parse_feed(feed: FeedConfig, result: FetchResult, seen_at: str) -> ParsedFee
     # there is none, and we may have stripped leading blank lines.
     stripped_lines = result.content[: len(result.content) - len(result.content.lstrip())]
     line_shift = (0 if _has_xml_declaration(data) else 1) - stripped_lines.count(b"\n")
-    if not parsed.entries:
+    if not parsed.entries and not _is_empty_feed(parsed, problem):
         raise ParseError(_explain_no_entries(parsed, problem, line_shift, data, headers))
     channel = parsed.feed
     language = _normalize_language(_get(channel, "language")) or feed.language
@@ -87,7 +89,7 @@ def parse_feed(feed: FeedConfig, result: FetchResult, seen_at: str) -> ParsedFee
         if item is not None and item.guid not in guids:
             guids.add(item.guid)
             items.append(item)
-    if not items:
+    if parsed.entries and not items:
         raise ParseError("feed has no entries with an id, a link or any text")
     return ParsedFeed(
         title=_text_of(channel, "title", MAX_TITLE) or None,
@@ -245,6 +247,11 @@ def _has_xml_declaration(data: bytes) -> bool:
     return data[:24].replace(b"\x00", b"").lstrip(b"\xef\xbb\xbf\xfe\xff").startswith(b"<?xml")
 
 
+def _is_empty_feed(parsed: Any, problem: Any) -> bool:
+    """A document feedparser recognised as RSS, RDF or Atom that ends well and has no entries."""
+    return bool(parsed.get("version")) and not isinstance(problem, xml.sax.SAXParseException)
+
+
 def _explain_no_entries(
     parsed: Any, problem: Any, line_shift: int, data: bytes, headers: dict[str, str]
 ) -> str:
@@ -254,9 +261,7 @@ def _explain_no_entries(
             return "not a feed (HTML page?)"
     if isinstance(problem, xml.sax.SAXParseException):
         return _describe_problem(problem, line_shift)
-    if not parsed.get("version"):
-        return "not a feed: no RSS, RDF or Atom root element"
-    return "feed has no entries"
+    return "not a feed: no RSS, RDF or Atom root element"
 
 
 def _describe_problem(problem: BaseException | None, line_shift: int = 0) -> str:
