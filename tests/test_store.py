@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 from dataclasses import replace
 
@@ -11,7 +12,7 @@ from monitor.models import FeedConfig, Item
 from monitor.store.db import open_db
 from monitor.store.feeds import load_feed_state, record_failure, record_success, sync_feeds
 from monitor.store.items import save_items
-from monitor.store.migrations import MIGRATIONS
+from monitor.store.migrations import MIGRATIONS, sql_statements
 
 A = FeedConfig(name="a", url="https://a.example/feed", interval=60)
 B = FeedConfig(name="b", url="https://user:secret@b.example/feed", interval=60)
@@ -50,6 +51,94 @@ def test_migrations_are_recorded_and_idempotent(tmp_path):
     assert again.schema_version == len(MIGRATIONS)
     journal = again.query_one("PRAGMA journal_mode")[0]
     assert journal == "wal"
+
+
+def _open_at_the_gate(path: str, gate, outcomes) -> None:
+    """One process: wait until all are ready, then open (and migrate) the database."""
+    gate.wait()
+    try:
+        open_db(path).close()
+        outcomes.put("ok")
+    except Exception as exc:  # what the test must never see
+        outcomes.put(f"{type(exc).__name__}: {exc}")
+
+
+def _open_at_once(path, processes: int = 8) -> list[str]:
+    context = multiprocessing.get_context("spawn")
+    gate, outcomes = context.Barrier(processes), context.Queue()
+    started = [
+        context.Process(target=_open_at_the_gate, args=(str(path), gate, outcomes))
+        for _ in range(processes)
+    ]
+    for process in started:
+        process.start()
+    results = [outcomes.get(timeout=60) for _ in started]
+    for process in started:
+        process.join(timeout=60)
+    return results
+
+
+def _applied(path) -> list[tuple[int, str]]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT version, name FROM schema_migrations ORDER BY version"
+        ).fetchall()
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
+    for attempt in range(3):
+        path = tmp_path / f"new-{attempt}.db"
+        assert _open_at_once(path) == ["ok"] * 8
+        assert _applied(path) == [(n, name) for n, (name, _) in enumerate(MIGRATIONS, 1)]
+        assert open_db(path).query_one("SELECT count(*) FROM feeds")[0] == 0
+
+
+def test_processes_opening_an_old_database_at_once_migrate_it_once(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path, isolation_level=None) as conn:  # a database of the first release
+        conn.execute("BEGIN")
+        conn.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+            "name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        name, sql = MIGRATIONS[0]
+        for statement in sql_statements(sql):
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (1, ?, '2026-01-01')", (name,))
+        conn.execute("COMMIT")
+    assert _open_at_once(path) == ["ok"] * 8
+    assert _applied(path) == [(n, name) for n, (name, _) in enumerate(MIGRATIONS, 1)]
+
+
+def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path, monkeypatch):
+    path = tmp_path / "m.db"
+    open_db(path).close()
+    broken = [*MIGRATIONS, ("999_broken", "CREATE TABLE extra (x); SELECT no_such_function();")]
+    monkeypatch.setattr("monitor.store.db.MIGRATIONS", broken)
+    with pytest.raises(sqlite3.OperationalError, match="no_such_function"):
+        open_db(path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'extra'"
+        ).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (
+            len(MIGRATIONS),
+        )
+
+
+def test_migration_scripts_split_into_whole_statements():
+    script = (
+        "CREATE TABLE a (x TEXT DEFAULT ';');\n-- a comment; with a semicolon\n"
+        "CREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO a VALUES (2); END;\n"
+    )
+    table, trigger = sql_statements(script)
+    assert table == "CREATE TABLE a (x TEXT DEFAULT ';');"
+    assert trigger.endswith("VALUES (2); END;") and "CREATE TRIGGER t" in trigger
+    conn = sqlite3.connect(":memory:")
+    for statement in (table, trigger):
+        conn.execute(statement)
+    conn.execute("INSERT INTO a VALUES (1)")
+    assert conn.execute("SELECT count(*) FROM a").fetchone() == (2,)
 
 
 def test_sync_feeds_hides_credentials_and_disables_removed_feeds(feeds_db):

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlite_utils
 
-from monitor.store.migrations import MIGRATIONS
+from monitor.store.migrations import MIGRATIONS, sql_statements
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -86,24 +86,51 @@ class Database:
             return self.conn.execute(sql, params).fetchone()
 
     def migrate(self) -> list[str]:
-        """Apply the migrations this database lacks, each atomically. Returns their names."""
+        """Apply the migrations this database lacks. Returns their names.
+
+        The check of what is applied and the migrations themselves run in one exclusive write
+        transaction (BEGIN IMMEDIATE waits for any other writer), so processes that open a new
+        or an old database at the same moment all succeed and the schema moves forward once:
+        the first one migrates, the others then find nothing left to do.
+        """
         with self._lock:
-            self.conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            )
-            done = {row[0] for row in self.conn.execute("SELECT name FROM schema_migrations")}
-            applied = []
-            for version, (name, sql) in enumerate(MIGRATIONS, start=1):
-                if name in done:
-                    continue
-                # executescript cannot take parameters; name and version are our own constants.
-                self.conn.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\n;INSERT INTO schema_migrations VALUES "
-                    f"({version}, '{name}', '{utcnow()}');\nCOMMIT;"
-                )
-                applied.append(name)
+            if self._is_current():
+                return []
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                applied = self._apply_missing()
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
             return applied
+
+    def _is_current(self) -> bool:
+        """Every migration applied (a read, without taking the write lock)."""
+        try:
+            rows = self.conn.execute("SELECT name FROM schema_migrations").fetchall()
+        except sqlite3.OperationalError:  # no such table: a new database
+            return False
+        return {row[0] for row in rows} >= {name for name, _ in MIGRATIONS}
+
+    def _apply_missing(self) -> list[str]:
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        done = {row[0] for row in self.conn.execute("SELECT name FROM schema_migrations")}
+        applied = []
+        for version, (name, sql) in enumerate(MIGRATIONS, start=1):
+            if name in done:
+                continue
+            # Statement by statement: executescript would commit the transaction first.
+            for statement in sql_statements(sql):
+                self.conn.execute(statement)
+            self.conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, utcnow())
+            )
+            applied.append(name)
+        return applied
 
     @property
     def schema_version(self) -> int:

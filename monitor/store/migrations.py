@@ -1,11 +1,14 @@
 """Ordered, named schema migrations. Nothing else in the code runs DDL.
 
-Each migration runs in its own transaction and is recorded in ``schema_migrations``; opening a
-database applies the ones it lacks, so the schema is created idempotently and moved forward.
+Opening a database applies the ones it lacks, in one exclusive transaction with the check of
+what is applied, and records each in ``schema_migrations``: the schema is created idempotently
+and moved forward once, however many processes open the database at the same moment.
 Append new migrations at the end; never edit one that has shipped.
 """
 
 from __future__ import annotations
+
+import sqlite3
 
 INITIAL = """
 CREATE TABLE feeds (
@@ -232,8 +235,20 @@ CREATE INDEX changes_first_seen ON changes(first_seen);
 CREATE INDEX items_feed_published ON items(feed, published);
 """
 
-# (name, SQL). Each runs with its schema_migrations row in one transaction.
+# (name, SQL), in order; the missing ones run with their schema_migrations rows in one transaction.
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", INITIAL),
     ("002_browse_views", BROWSE_VIEWS),
 ]
+
+
+def sql_statements(script: str) -> list[str]:
+    """A migration script cut into its statements (a trigger body's ``;`` stays inside)."""
+    found, pending = [], ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                found.append(pending.strip())
+            pending = ""
+    return found
