@@ -10,11 +10,14 @@ whitespace normalised, so its own line breaks survive.
 
 from __future__ import annotations
 
+import codecs
 import html
 import re
 from html.parser import HTMLParser
 
-__all__ = ["html_to_text", "normalize_text"]
+import charset_normalizer
+
+__all__ = ["decode_bytes", "html_to_text", "normalize_text"]
 
 _SKIPPED = frozenset({"script", "style", "template", "noscript"})
 # fmt: off
@@ -153,3 +156,61 @@ class _TextExtractor(HTMLParser):
         if not self.preserving and ("\n" in data or "\r" in data):
             data = data.replace("\r", " ").replace("\n", " ")
         self.pieces.append(data)
+
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE, whose BOM is its prefix
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_DECLARED = re.compile(
+    rb"""<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})"""
+    rb"""|<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""",
+    re.IGNORECASE,
+)
+DETECT_BYTES = 64 * 1024  # charset detection reads this much; the rest follows the verdict
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> str:
+    """Bytes of unknown origin -> text, as a browser would: a byte-order mark, else the declared
+    encoding (``declared``, e.g. from a Content-Type header, then an XML declaration or an HTML
+    ``<meta charset>``) when the bytes agree with it, else UTF-8, else the encoding
+    charset_normalizer detects with a language, else windows-1252; replacement characters only
+    for bytes that encoding cannot read."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(codec, "replace")
+    found = _DECLARED.search(data[:2048])
+    in_document = (found.group(1) or found.group(2)).decode("ascii") if found else None
+    for name in (declared, in_document):
+        codec = _codec(name)
+        if codec is not None:
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                pass
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    # Detection is only trusted when it also recognised a language in the text: on a short
+    # German or English text it will as happily say Urdu or Greek. Otherwise windows-1252, the
+    # default of browsers in Western locales (and a superset of ISO-8859-1).
+    matches = charset_normalizer.from_bytes(data[:DETECT_BYTES])
+    coherent = [m for m in matches if m.coherence > 0 and m.encoding]
+    codec = coherent[0].encoding if coherent else "cp1252"
+    return data.decode(codec, "replace")
+
+
+def _codec(name: str | None) -> str | None:
+    """The Python codec of an encoding label; None for unknown labels and for UTF-16/32 without
+    a byte-order mark (a page that says so is almost always ASCII-compatible in fact)."""
+    if not name:
+        return None
+    try:
+        codec = codecs.lookup(name.strip().lower()).name
+    except LookupError:
+        return None
+    return None if codec.startswith(("utf-16", "utf-32")) else codec

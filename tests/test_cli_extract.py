@@ -156,3 +156,44 @@ def test_reprocess_extracts_every_item_and_is_idempotent(db, tmp_path):
     assert [
         tuple(r) for r in db.query("SELECT * FROM item_platforms ORDER BY item_id")
     ] == platforms
+
+
+def test_extract_decodes_bytes_like_the_reader(tmp_path):
+    article = ARTICLE + " Für Verstöße drohen Sperren."
+    for encoding, prefix in (("latin-1", b""), ("utf-16", b""), ("utf-8", b"\xef\xbb\xbf")):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_bytes(prefix + article.encode(encoding))
+        result = CliRunner().invoke(main, ["extract", str(path), "--published", "2024-02-01"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        assert data["lang"] == "de" and data["enforcement_change"] is True
+        sentences = " ".join(e["sentence"] for e in data["evidence"])
+        assert "Verstöße" in sentences or "Massenversand" in sentences, encoding
+    declared = b'<meta charset="iso-8859-1"><p>' + article.encode("latin-1")
+    result = CliRunner().invoke(main, ["extract", "-", "--lang", "de"], input=declared)
+    assert "Verstöße" in result.output or "Massenversand" in result.output
+
+
+def test_extract_turns_random_bytes_into_a_result_not_a_traceback():
+    random = bytes((n * 7919 + 13) % 256 for n in range(20_000))  # every byte value, no text
+    for data in (random, b"\xff\xfe\x00", b"\x00" * 100, b""):
+        result = CliRunner().invoke(main, ["extract", "-"], input=data)
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        if result.exit_code == 0:
+            assert json.loads(result.output)["enforcement_change"] is False
+        else:
+            assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+
+
+def test_extract_jsonl_reports_broken_lines_and_reads_the_others(tmp_path):
+    good = [json.dumps(record, ensure_ascii=False).encode() for record in CORPUS]
+    lines = [good[0], b'{"id": "cut', b"[1, 2]", b"", good[1], b'{"id": "t-3", "text": 5}']
+    path = tmp_path / "broken.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n\xff\xfe garbage \x00\n")
+    result = CliRunner().invoke(main, ["extract", "--jsonl", str(path)])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["t-1", "t-2"]
+    errors = result.stderr.splitlines()
+    assert [e.split(":")[1].strip() for e in errors] == ["line 2", "line 3", "line 6", "line 7"]
+    assert "not JSON" in errors[0] and "not an object" in errors[1] and "strings" in errors[2]

@@ -13,8 +13,10 @@ from tabulate import tabulate
 from monitor.cli.context import AppContext, global_options
 from monitor.models import Extraction
 from monitor.store.extractions import evidence_records
+from monitor.text import decode_bytes
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
+MAX_INPUT_BYTES = 8 * 1000 * 1000  # of one text or one corpus line; the extractor reads less
 CORPUS_FIELDS = [
     "enforcement_change",
     "score",
@@ -46,29 +48,58 @@ def _echo_json(data: Any) -> None:
 
 
 @click.command()
-@click.argument("source", type=click.File("r", encoding="utf-8"), required=False)
+@click.argument("source", type=click.File("rb"), required=False)
 @click.option("--lang", help="Language of the text (de, en); detected when not given.")
 @click.option("--published", type=DATE, help="Publication date (YYYY-MM-DD) for relative dates.")
 @click.option("--title", default="", help="The article's title.")
 @click.option(
     "--jsonl",
-    type=click.File("r", encoding="utf-8"),
+    type=click.File("rb"),
     help="A corpus in the LABELS.md format: print one JSON object per record.",
 )
 @global_options
 def extract(source, lang: str | None, published, title: str, jsonl) -> None:
-    """Extract one text (FILE, or - / nothing for stdin) and print the extraction as JSON."""
+    """Extract one text (FILE, or - / nothing for stdin) and print the extraction as JSON.
+
+    Input is read as bytes and decoded like a fetched page (byte-order mark, declared or
+    detected encoding). With --jsonl, a line that is not a JSON object is reported on stderr
+    with its number; the other lines are still extracted, and the exit code is 2."""
     from monitor.extract import Extractor
 
     extractor = Extractor()
     if jsonl is not None:
-        records = [json.loads(line) for line in jsonl if line.strip()]
+        records, broken = read_jsonl(jsonl)
+        for line, reason in broken:
+            click.echo(f"error: line {line}: {reason}", err=True)
         for record, extraction in zip(records, extractor.extract_records(records), strict=True):
             _echo_json(corpus_json(record, extraction))
+        if broken:
+            sys.exit(2)
         return
-    text = (source or click.get_text_stream("stdin")).read()
+    data = (source or click.get_binary_stream("stdin")).read(MAX_INPUT_BYTES)
     date = published.date() if published else None
-    _echo_json(extraction_json(extractor.extract_text(text, lang, date, title)))
+    _echo_json(extraction_json(extractor.extract_text(decode_bytes(data), lang, date, title)))
+
+
+def read_jsonl(lines) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+    """The records of a JSON Lines corpus, and (line number, reason) for each unusable line."""
+    records, broken = [], []
+    for number, raw in enumerate(lines, start=1):
+        text = decode_bytes(raw[:MAX_INPUT_BYTES]).strip()
+        if not text:
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            broken.append((number, f"not JSON ({exc.msg} at column {exc.colno})"))
+            continue
+        if not isinstance(record, dict):
+            broken.append((number, f"a JSON {type(record).__name__}, not an object"))
+        elif not all(isinstance(record.get(k) or "", str) for k in ("title", "text", "lang")):
+            broken.append((number, "title, text and lang must be strings"))
+        else:
+            records.append(record)
+    return records, broken
 
 
 @click.command()
