@@ -18,6 +18,7 @@ import yaml
 from monitor import __version__
 from monitor.errors import ConfigError
 from monitor.models import FeedConfig
+from monitor.redact import redact_url
 
 DEFAULT_USER_AGENT = (
     f"policy-monitor/{__version__} (+https://github.com/policy-monitor/policy-monitor)"
@@ -84,6 +85,11 @@ class Config:
     @property
     def enabled_feeds(self) -> tuple[FeedConfig, ...]:
         return tuple(f for f in self.feeds if f.enabled)
+
+    @property
+    def secret_urls(self) -> tuple[str, ...]:
+        """URLs whose credentials no log line may show: the feeds' and the webhook's."""
+        return (*(f.url for f in self.feeds), *filter(None, [self.alerts.webhook_url]))
 
 
 def parse_duration(value: Any) -> float:
@@ -239,7 +245,7 @@ class _Validator:
         scheme = urlsplit(url).scheme.lower()
         if scheme in ("http", "https"):
             if not urlsplit(url).netloc:
-                self.fail(raw, f"URL {url!r} has no host", "url", name)
+                self.fail(raw, f"URL {redact_url(url)!r} has no host", "url", name)
             return url
         if scheme == "file":
             return url

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from monitor.redact import redact_url
+
 
 @dataclass(frozen=True)
 class FeedConfig:
@@ -23,6 +25,11 @@ class FeedConfig:
     timeout: float = 20.0  # seconds
     max_bytes: int = 10 * 1024 * 1024
     user_agent: str = ""
+
+    @property
+    def public_url(self) -> str:
+        """The URL as shown anywhere (database, log, errors): credentials masked."""
+        return redact_url(self.url)
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def test_migration_scripts_split_into_whole_statements():
 
 def test_sync_feeds_hides_credentials_and_disables_removed_feeds(feeds_db):
     rows = {r["name"]: dict(r) for r in feeds_db.query("SELECT * FROM feeds")}
-    assert rows["b"]["url"] == "https://b.example/feed"
+    assert rows["b"]["url"] == "https://***@b.example/feed"
     sync_feeds(feeds_db, [A])
     assert feeds_db.query_one("SELECT enabled FROM feeds WHERE name = 'b'")[0] == 0
 

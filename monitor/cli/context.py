@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import click
 
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError
+from monitor.redact import RedactingFormatter
 from monitor.store.db import Database, open_db
 
 DEFAULT_CONFIG = "feeds.yaml"
@@ -36,12 +38,20 @@ class AppContext:
             except ConfigError as exc:
                 click.echo(f"error: {exc}", err=True)
                 sys.exit(2)
+            protect_logs(self._config.secret_urls)
         return self._config
 
     def db(self) -> Database:
         if self._db is None:
             self._db = open_db(self.db_path)
         return self._db
+
+
+def protect_logs(urls: Sequence[str]) -> None:
+    """Mask the credentials of these URLs (feeds, webhooks) in every line our log writes."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, RedactingFormatter):
+            handler.formatter.urls = tuple(urls)
 
 
 def _set(attr: str, convert=lambda v: v):
@@ -87,7 +97,9 @@ def configure_logging(verbose: int) -> None:
     level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(RedactingFormatter(LOG_FORMAT))
+        root.addHandler(handler)
     root.setLevel(level)
     # Never let an HTTP client log request URLs (the Slack webhook URL is a secret).
     # APScheduler logs every job it adds and runs at INFO: the daemon logs what matters itself.

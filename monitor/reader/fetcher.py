@@ -20,6 +20,7 @@ import httpx
 
 from monitor.errors import FetchError
 from monitor.models import FeedConfig, FeedState, FetchResult
+from monitor.redact import redact_text
 
 __all__ = ["MAX_REDIRECTS", "fetch_feed", "make_client"]
 
@@ -42,7 +43,18 @@ def make_client(user_agent: str, concurrency: int = 8) -> httpx.Client:
 
 
 def fetch_feed(feed: FeedConfig, state: FeedState, client: httpx.Client) -> FetchResult:
-    """GET the feed; 304 gives content None. Raises FetchError on any failure."""
+    """GET the feed; 304 gives content None. Raises FetchError on any failure, its message
+    free of the URL's credentials (an httpx error may quote the URL)."""
+    try:
+        return _fetch(feed, state, client)
+    except FetchError as exc:
+        message = redact_text(str(exc), [feed.url])
+        if message == str(exc):
+            raise
+        raise FetchError(message, status=exc.status) from None
+
+
+def _fetch(feed: FeedConfig, state: FeedState, client: httpx.Client) -> FetchResult:
     if urlsplit(feed.url).scheme.lower() == "file":
         return _read_file(feed, state)
     headers = {}
@@ -63,7 +75,8 @@ def fetch_feed(feed: FeedConfig, state: FeedState, client: httpx.Client) -> Fetc
     except httpx.TooManyRedirects:
         raise FetchError(f"redirect loop: more than {MAX_REDIRECTS} redirects") from None
     except httpx.ConnectError as exc:
-        raise FetchError(f"cannot connect to {urlsplit(feed.url).netloc}: {exc}") from None
+        host = urlsplit(feed.url).netloc.rpartition("@")[2]
+        raise FetchError(f"cannot connect to {host}: {exc}") from None
     except httpx.DecodingError as exc:
         raise FetchError(f"cannot decode the response body: {exc}") from None
     except (httpx.HTTPError, httpx.InvalidURL) as exc:  # protocol errors, bad URLs, ...

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 from monitor.models import FeedConfig, FeedState
+from monitor.redact import redact_text
 from monitor.store.db import Database, utcnow
 
 
@@ -27,7 +27,7 @@ def sync_feeds(db: Database, feeds: Sequence[FeedConfig]) -> None:
                 """,
                 (
                     feed.name,
-                    _public_url(feed.url),
+                    feed.public_url,
                     feed.language,
                     feed.interval,
                     int(feed.enabled),
@@ -38,15 +38,6 @@ def sync_feeds(db: Database, feeds: Sequence[FeedConfig]) -> None:
         names = [feed.name for feed in feeds]
         marks = ",".join("?" * len(names))
         conn.execute(f"UPDATE feeds SET enabled = 0 WHERE name NOT IN ({marks})", names)
-
-
-def _public_url(url: str) -> str:
-    """A feed URL as shown in the database: without user:password credentials."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        host = parts.hostname or ""
-        return urlunsplit(parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host))
-    return url
 
 
 def load_feed_state(db: Database, name: str) -> FeedState:
@@ -118,7 +109,9 @@ def backoff_seconds(feed: FeedConfig, failures: int, cap: float) -> float:
 def record_failure(
     db: Database, feed: FeedConfig, message: str, status: int | None, max_backoff: float
 ) -> int:
-    """A failed poll: count it, keep the message, back off. Returns the consecutive failures."""
+    """A failed poll: count it, keep the message (credentials of the URL masked), back off.
+    Returns the consecutive failures."""
+    message = redact_text(message, [feed.url])
     now = utcnow()
     with db.transaction() as conn:
         row = conn.execute(
