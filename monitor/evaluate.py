@@ -1,11 +1,12 @@
 """Scoring of a labelled corpus with the rules of ../shared/corpus/LABELS.md.
 
-- ``enforcement_change``: a binary classifier (precision, recall, F1 and the four counts).
+- ``enforcement_change``: a binary classifier over all articles (precision, recall, F1 and the
+  four counts).
 - ``platforms``, ``practices``, ``actions``: sets compared per article, micro precision, recall
-  and F1 over all articles (true positives, false positives and false negatives summed).
-- ``effective_date``: accuracy over *all* articles; an article counts as right only when the
-  predicted value equals the gold value string for string, and a gold ``null`` is right only
-  when nothing was predicted.
+  and F1 over the articles whose gold ``enforcement_change`` is true (a negative has no change
+  to describe).
+- ``effective_date``: accuracy over the same gold positives; right only when the predicted value
+  equals the gold value string for string, and a gold ``null`` only when nothing was predicted.
 - ``docs_per_second``: articles extracted per second of wall time (pipelines built beforehand).
 """
 
@@ -22,6 +23,7 @@ from monitor.grouping import score_events
 from monitor.models import Extraction
 
 SET_FIELDS = ("platforms", "practices", "actions")
+TEASER_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,16 @@ def load_corpus(path: str | Path) -> list[dict[str, Any]]:
     """The records of a JSON Lines corpus (blank lines skipped)."""
     with open(path, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def as_teaser(record: dict[str, Any], chars: int = TEASER_CHARS) -> dict[str, Any]:
+    """The record as a teaser feed shows it: the title and the first ``chars`` characters of the
+    text, cut at a word. The labels stay those of the whole article."""
+    text = record.get("text") or ""
+    if len(text) > chars:
+        cut = text.rfind(" ", 0, chars + 1)
+        text = text[: cut if cut > chars // 2 else chars]
+    return {**record, "text": text}
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
@@ -57,7 +69,8 @@ def _got(extraction: Extraction) -> dict[str, Any]:
 def _misses(record: dict, got: dict) -> dict[str, Any] | None:
     gold = record.get("gold") or {}
     wrong = {}
-    for name in ("enforcement_change", "effective_date", *SET_FIELDS):
+    fields = ("effective_date", *SET_FIELDS) if gold.get("enforcement_change") else ()
+    for name in ("enforcement_change", *fields):
         expected = gold.get(name)
         expected = sorted(expected or []) if name in SET_FIELDS else expected
         if expected != got[name]:
@@ -70,17 +83,19 @@ def score(records: list[dict], extractions: Iterable[Extraction], seconds: float
     extractions = list(extractions)
     counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
     sets = {name: [0, 0, 0] for name in SET_FIELDS}
-    dates_right, misses = 0, []
+    dates_right, positives, misses = 0, 0, []
     for record, extraction in zip(records, extractions, strict=True):
         gold, got = record.get("gold") or {}, _got(extraction)
         truth, guess = bool(gold.get("enforcement_change")), got["enforcement_change"]
         counts[("t" if truth == guess else "f") + ("p" if guess else "n")] += 1
-        for name in SET_FIELDS:
-            expected, predicted = set(gold.get(name) or ()), set(got[name])
-            sets[name][0] += len(expected & predicted)
-            sets[name][1] += len(predicted - expected)
-            sets[name][2] += len(expected - predicted)
-        dates_right += gold.get("effective_date") == got["effective_date"]
+        if truth:
+            positives += 1
+            for name in SET_FIELDS:
+                expected, predicted = set(gold.get(name) or ()), set(got[name])
+                sets[name][0] += len(expected & predicted)
+                sets[name][1] += len(predicted - expected)
+                sets[name][2] += len(expected - predicted)
+            dates_right += gold.get("effective_date") == got["effective_date"]
         miss = _misses(record, got)
         if miss:
             misses.append(miss)
@@ -90,7 +105,8 @@ def score(records: list[dict], extractions: Iterable[Extraction], seconds: float
         "enforcement_change": {**_prf(counts["tp"], counts["fp"], counts["fn"]), **counts},
     }
     report.update({name: _prf(*sets[name]) for name in SET_FIELDS})
-    report["effective_date"] = {"accuracy": round(dates_right / n, 4) if n else 1.0}
+    accuracy = round(dates_right / positives, 4) if positives else 1.0
+    report["effective_date"] = {"accuracy": accuracy}
     report["docs_per_second"] = round(n / seconds, 1) if seconds > 0 else 0.0
     return Evaluation(report, extractions, misses)
 

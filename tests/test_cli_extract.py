@@ -122,13 +122,14 @@ def test_eval_json_is_exactly_one_report(tmp_path):
 def test_eval_table_and_verbose_misses(tmp_path):
     corpus = write_corpus(tmp_path)
     lines = corpus.read_text().splitlines()
-    wrong = json.loads(lines[1])
+    wrong = json.loads(lines[0])
     wrong["gold"]["platforms"] = ["Instagram"]
-    corpus.write_text(lines[0] + "\n" + json.dumps(wrong) + "\n")
+    corpus.write_text(json.dumps(wrong) + "\n" + lines[1] + "\n")
     result = CliRunner().invoke(main, ["eval", str(corpus), "--verbose"])
     assert result.exit_code == 0, result.output
     assert "enforcement_change" in result.output and "effective_date accuracy" in result.output
-    assert "t-2" in result.output and "expected ['Instagram'], got ['Snapchat']" in result.output
+    assert "t-1" in result.output and "expected ['Instagram'], got ['WhatsApp']" in result.output
+    assert "t-2" not in result.output  # a negative's platforms are not scored
 
 
 def test_reprocess_extracts_every_item_and_is_idempotent(db, tmp_path):

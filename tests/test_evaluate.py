@@ -64,11 +64,14 @@ def test_score_counts_decisions_sets_and_dates():
     decision = report["enforcement_change"]
     assert (decision["tp"], decision["fp"], decision["fn"], decision["tn"]) == (1, 1, 1, 0)
     assert decision["precision"] == 0.5 and decision["recall"] == 0.5
-    assert report["platforms"] == {"precision": 0.75, "recall": 1.0, "f1": 0.8571}
-    assert report["practices"]["precision"] == 0.5 and report["practices"]["recall"] == 0.5
-    # a gold null date is right only when nothing was predicted: b and c are wrong/right
-    assert report["effective_date"] == {"accuracy": round(2 / 3, 4)}
+    # fields are scored on the gold positives a and c only: b's platforms do not count
+    assert report["platforms"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert report["practices"] == {"precision": 1.0, "recall": 0.5, "f1": 0.6667}
+    assert report["actions"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5}
+    # a gold null date is right only when nothing was predicted: a and c are right
+    assert report["effective_date"] == {"accuracy": 1.0}
     assert [m["id"] for m in evaluation.misses] == ["a", "b", "c"]
+    assert set(evaluation.misses[1]) == {"id", "title", "enforcement_change"}
     assert evaluation.misses[0]["actions"] == {
         "expected": ["prohibition"],
         "got": ["fine", "prohibition"],

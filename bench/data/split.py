@@ -24,7 +24,8 @@ HERE = Path(__file__).parent
 def main(paths: list[str]) -> None:
     train, test = [], []
     for path in sorted(paths):
-        records = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+        with open(path, encoding="utf-8") as lines:
+            records = [json.loads(line) for line in lines if line.strip()]
         groups = collections.defaultdict(list)
         for record in records:
             groups[record["gold"]["event"] or record["id"]].append(record)

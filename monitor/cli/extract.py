@@ -142,16 +142,22 @@ class _Progress:
 @click.command("eval")
 @click.argument("corpus", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object.")
+@click.option(
+    "--teaser", is_flag=True, help="Score each article from its title and first 300 characters."
+)
 @global_options
 @click.pass_context
-def eval_(ctx: click.Context, corpus: str, as_json: bool) -> None:
+def eval_(ctx: click.Context, corpus: str, as_json: bool, teaser: bool) -> None:
     """Score a labelled corpus (../shared/corpus/LABELS.md); -v/--verbose lists each article's
     misses, expected vs got."""
-    from monitor.evaluate import load_corpus, run_evaluation
+    from monitor.evaluate import as_teaser, load_corpus, run_evaluation
     from monitor.extract import Extractor
 
     verbose = ctx.ensure_object(AppContext).verbose > 0
-    evaluation = run_evaluation(load_corpus(corpus), Extractor())
+    records = load_corpus(corpus)
+    if teaser:
+        records = [as_teaser(record) for record in records]
+    evaluation = run_evaluation(records, Extractor())
     if as_json:
         report = dict(evaluation.report)
         if verbose:
