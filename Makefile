@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CONFIG ?= feeds.yaml
 DB     ?= db/monitor.db
 
-.PHONY: run test lint format poll browse demo bench clean
+.PHONY: run test lint format poll browse demo bench train clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ browse: $(STAMP) db
 
 demo: $(STAMP) db
 	$(BIN)/python -m monitor.demo
+
+# Learn the extraction's weights from the training corpora (never the locked test split).
+train: $(STAMP)
+	$(BIN)/policy-monitor train
 
 bench: $(STAMP)
 	$(BIN)/python bench/poll.py

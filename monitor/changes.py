@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 _PRECISION_RANK = {"day": 3, "month": 2, "year": 1}
+MAX_TERMS = 4  # practice terms a change shows (its sources say the conduct in their words)
 
 
 def member_status(member: Member, settings: AlertsConfig) -> str:
@@ -88,6 +89,7 @@ def summarize(members: Sequence[Member]) -> dict:
         "platform": platforms[0] if platforms else "",
         "platforms": platforms,
         "practices": _ranked(p for m in ordered for p in m.practices),
+        "practice_terms": _ranked(t for m in ordered for t in m.practice_terms)[:MAX_TERMS],
         "actions": _ranked(a for m in ordered for a in m.actions),
         "effective_date": best.effective_date if best else None,
         "effective_precision": best.effective_precision if best else None,

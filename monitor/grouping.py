@@ -4,9 +4,12 @@ An item *joins* a change when all of these hold, else it opens a new change:
 
 1. platform: a subject platform is shared, compared by equivalence group (``group`` in
    ``extract/data/platforms.yaml``; a platform without one is its own group);
-2. topic: practices overlap; when either side names no practice, actions must overlap instead
-   (two disjoint practice sets are two changes, whatever the actions: LABELS.md's "same
-   practice, same step");
+2. topic: practices overlap, or the conduct no id names (``practice_terms``, compared by word
+   stems) overlaps; when neither does, actions must overlap instead. Two disjoint practice
+   sets are two changes, whatever the actions (LABELS.md's "same practice, same step"), and so
+   are two disjoint sets of terms in the same language (across languages the words differ).
+   Reports published within ``SAME_NEWS`` days of a source, with no disagreeing effective
+   date, need no shared topic: they are the same news, named in other words;
 3. time: when both sides give effective dates, some pair lies within ``group_window`` (a month
    or a year counts as its whole span); when one is missing, the item's publication lies within
    ``group_window`` of the change's span (its sources' publications and effective dates), so a
@@ -49,6 +52,7 @@ class Member:
     actions: tuple[str, ...] = ()
     effective_date: str | None = None
     effective_precision: str | None = None
+    practice_terms: tuple[str, ...] = ()
     enforcement_change: bool = True
     score: float = 1.0
     backfill: bool = False
@@ -69,6 +73,7 @@ class Member:
             sorted(self.practices),
             sorted(self.actions),
             self.effective_date,
+            *([sorted(self.practice_terms)] if self.practice_terms else []),
         ]
         return hashlib.sha1(json.dumps(facts).encode()).hexdigest()[:16]
 
@@ -82,6 +87,25 @@ def day_number(value: str) -> float:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
     return moment.date().toordinal() + (moment.hour * 3600 + moment.minute * 60) / 86400
+
+
+SAME_NEWS = 3  # days between two reports of one platform's change that make them one news
+TERM_STEM = 6  # characters of a word compared: fireworks ~ firework, Feuerwerk ~ Feuerwerks
+GENERIC_TERM_WORDS = frozenset(
+    {"sale", "sales", "selling", "verkauf", "handel", "content", "inhalte", "accounts", "konten"}
+    | {"apps", "listings", "angebote", "posts", "videos", "ads", "werbung", "anzeigen", "with"}
+)
+
+
+def term_stems(terms: Sequence[str]) -> set[str]:
+    """The word stems of practice terms that say what the conduct is."""
+    stems = set()
+    for term in terms:
+        for word in term.casefold().replace("-", " ").split():
+            word = "".join(c for c in word if c.isalpha())
+            if len(word) >= 4 and word not in GENERIC_TERM_WORDS:
+                stems.add(word[:TERM_STEM])
+    return stems
 
 
 def date_span(value: str | None) -> tuple[float, float] | None:
@@ -138,6 +162,7 @@ class Cluster:
     groups: set[str] = field(default_factory=set)
     practices: set[str] = field(default_factory=set)
     actions: set[str] = field(default_factory=set)
+    terms: dict[str, set[str]] = field(default_factory=dict)  # language -> term stems
     dates: dict[str, tuple[float, float]] = field(default_factory=dict)
     span: tuple[float, float] | None = None
 
@@ -146,6 +171,9 @@ class Cluster:
         self.groups |= groups
         self.practices |= set(member.practices)
         self.actions |= set(member.actions)
+        if member.practice_terms:
+            language = member.language or ""
+            self.terms.setdefault(language, set()).update(term_stems(member.practice_terms))
         day = day_number(member.published)
         spans = [(day, day)]
         effective = date_span(member.effective_date)
@@ -177,8 +205,18 @@ class Grouper:
         practices = cluster.practices & set(member.practices)
         if member.practices and cluster.practices and not practices:
             return None
+        stems = term_stems(member.practice_terms)
+        known = cluster.terms.get(member.language or "", set())
+        terms = stems & set().union(*cluster.terms.values()) if cluster.terms else set()
+        if stems and known and not terms and not practices:
+            return None  # two different conducts that no id names, said in one language
         actions = cluster.actions & set(member.actions)
-        if not practices and not actions:
+        if (
+            not practices
+            and not terms
+            and not actions
+            and not self._reported_together(cluster, member)
+        ):
             return None
         mine = date_span(member.effective_date)
         if mine and cluster.dates:
@@ -189,7 +227,19 @@ class Grouper:
             if cluster.span is None or _gap((day, day), cluster.span) > self.window:
                 return None
         equal = member.effective_date in cluster.dates
-        return (len(practices), len(actions), equal, len(groups & cluster.groups), -cluster.key)
+        topic = len(practices) + len(terms)
+        return (topic, len(actions), equal, len(groups & cluster.groups), -cluster.key)
+
+    def _reported_together(self, cluster: Cluster, member: Member) -> bool:
+        """Published within ``SAME_NEWS`` days of a source of the change, with no effective
+        date that disagrees: the same news, even when two outlets name its topic in words
+        that do not meet (another language, a practice one of them does not name)."""
+        day = day_number(member.published)
+        if not any(abs(day - day_number(m.published)) <= SAME_NEWS for m in cluster.members):
+            return False
+        return not (member.effective_date and cluster.dates) or (
+            member.effective_date in cluster.dates
+        )
 
     def place(self, member: Member) -> Cluster | None:
         """The cluster ``member`` joins, or None when it opens a new one."""
@@ -221,6 +271,7 @@ def member_from_extraction(ext: Extraction, item_id: int, published: str) -> Mem
         actions=tuple(ext.actions),
         effective_date=ext.effective_date,
         effective_precision=ext.effective_precision,
+        practice_terms=tuple(ext.practice_terms),
         enforcement_change=ext.enforcement_change,
         score=ext.score,
         language=ext.lang,

@@ -153,6 +153,7 @@ class Extraction:
     practices: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     dates: tuple[DateMention, ...] = ()
+    practice_terms: tuple[str, ...] = ()  # the conduct in the article's words, when no id fits
     evidence: tuple[Evidence, ...] = ()
     truncated: bool = False
     reason: str | None = None  # why status is not ok
@@ -174,6 +175,7 @@ class Change:
     last_seen: str
     source_count: int
     status: str  # open, backfill
+    practice_terms: tuple[str, ...] = ()  # the conduct in the sources' words, when no id fits
 
 
 @dataclass(frozen=True)

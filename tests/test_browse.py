@@ -231,7 +231,14 @@ def test_facets_appear_on_changes_items_and_articles(datasette):
         }
 
     changes = facets("/monitor/changes.json")
-    assert set(changes) == {"platform", "practices", "actions", "effective_year", "status"}
+    assert set(changes) == {
+        "platform",
+        "practices",
+        "practice_terms",
+        "actions",
+        "effective_year",
+        "status",
+    }
     assert "Reddit" in changes["platform"] and "synthetic_media" in changes["practices"]
     articles = facets("/monitor/articles.json")
     assert set(articles) == {"feed", "language", "platform", "decision"}

@@ -19,9 +19,10 @@ from monitor.changes import (
     score_events,
 )
 from monitor.config import AlertsConfig
-from monitor.models import Extraction, FeedConfig, Item
+from monitor.models import Evidence, Extraction, FeedConfig, Item
 from monitor.store.changes import item_links
 from monitor.store.db import Database
+from monitor.store.extractions import save_extractions
 from monitor.store.feeds import sync_feeds
 from monitor.store.items import save_items
 
@@ -82,28 +83,10 @@ def add_item(
 
 
 def store_extraction(db: Database, ext: Extraction, evidence: list | None = None) -> Extraction:
-    """The extractions row as the extractor's store writes it (the schema of migrations.py)."""
-    with db.transaction() as conn:
-        conn.execute(
-            "INSERT OR REPLACE INTO extractions (item_id, extractor_version, language, status, "
-            "enforcement_change, score, platforms, practices, actions, effective_date, "
-            "effective_precision, evidence, extracted_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                ext.item_id,
-                ext.extractor_version,
-                ext.lang,
-                ext.status,
-                int(ext.enforcement_change),
-                ext.score,
-                json.dumps(list(ext.platforms)),
-                json.dumps(list(ext.practices)),
-                json.dumps(list(ext.actions)),
-                ext.effective_date,
-                ext.effective_precision,
-                json.dumps(evidence or []),
-                "2024-01-01T00:00:00+00:00",
-            ),
-        )
+    """The extraction saved by the store, as the pipeline saves it (``evidence``: sentences)."""
+    if evidence:
+        ext = replace(ext, evidence=tuple(Evidence(e["sentence"], ()) for e in evidence))
+    save_extractions(db, [ext])
     return ext
 
 
@@ -197,14 +180,44 @@ def test_assign_is_idempotent_and_a_later_report_joins(db):
         ({"effective_date": "2032-06-01"}, False),  # same practice, another step months later
         ({"practices": ("political_ads",)}, False),
         ({"practices": (), "actions": ("legal_action",)}, True),
-        ({"practices": (), "actions": ("restriction",)}, False),
+        # the same news two days later, its topic named in other words: one change
+        ({"practices": (), "actions": ("restriction",), "days_ago": -2}, True),
+        # ... but ten days later it takes a shared practice, term or step
+        ({"practices": (), "actions": ("restriction",), "days_ago": -10}, False),
+        (
+            {
+                "practices": (),
+                "practice_terms": ("pyramid schemes",),
+                "actions": ("restriction",),
+                "days_ago": -10,
+            },
+            False,
+        ),
         ({"platforms": ("Telegram",)}, False),
     ],
 )
 def test_join_rules(db, fields, joins):
-    assign_changes(db, [add_change_item(db, "a")], SETTINGS)
-    opened = assign_changes(db, [add_change_item(db, "b", **fields)], SETTINGS)
+    fields = dict(fields)
+    later = -fields.pop("days_ago", 0.0)
+    assign_changes(db, [add_change_item(db, "a", days_ago=20)], SETTINGS)
+    opened = assign_changes(db, [add_change_item(db, "b", days_ago=20 - later, **fields)], SETTINGS)
     assert (opened == []) is joins
+
+
+def test_unlisted_practices_join_by_their_words_and_stay_apart_when_they_differ(db):
+    def unlisted(guid, terms, days_ago):
+        return add_change_item(
+            db, guid, days_ago, practices=(), actions=("prohibition",), practice_terms=terms
+        )
+
+    assign_changes(db, [unlisted("a", ("pyramid schemes",), 30)], SETTINGS)
+    assert assign_changes(db, [unlisted("b", ("pyramid scheme ads",), 20)], SETTINGS) == []
+    assert len(assign_changes(db, [unlisted("c", ("fireworks",), 10)], SETTINGS)) == 1
+    rows = db.query("SELECT practice_terms FROM changes ORDER BY id")
+    assert [json.loads(r[0]) for r in rows] == [
+        ["pyramid schemes", "pyramid scheme ads"],
+        ["fireworks"],
+    ]
 
 
 def test_a_dateless_report_does_not_join_a_change_from_long_ago(db):

@@ -78,6 +78,7 @@ def test_extract_jsonl_prints_one_object_per_record(tmp_path):
         "platforms",
         "effective_date",
         "practices",
+        "practice_terms",
         "actions",
         "evidence",
     }
@@ -198,3 +199,16 @@ def test_extract_jsonl_reports_broken_lines_and_reads_the_others(tmp_path):
     errors = result.stderr.splitlines()
     assert [e.split(":")[1].strip() for e in errors] == ["line 2", "line 3", "line 6", "line 7"]
     assert "not JSON" in errors[0] and "not an object" in errors[1] and "strings" in errors[2]
+
+
+def test_eval_teaser_scores_title_and_first_300_characters(tmp_path):
+    long = dict(CORPUS[0], text=("Filler sentence without any news in it. " * 12) + ARTICLE)
+    corpus = tmp_path / "long.jsonl"
+    corpus.write_text(json.dumps(long, ensure_ascii=False) + "\n")
+    full = json.loads(CliRunner().invoke(main, ["eval", str(corpus), "--json"]).output)
+    teaser = json.loads(
+        CliRunner().invoke(main, ["eval", str(corpus), "--json", "--teaser"]).output
+    )
+    assert set(teaser) == set(full)
+    assert full["effective_date"]["accuracy"] == 1.0  # the date is in the body
+    assert teaser["effective_date"]["accuracy"] == 0.0  # ... beyond the first 300 characters

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.extract.dates import choose_effective, effective_date, find_dates
+from monitor.extract.dates import find_dates
 
 PUB = dt.date(2019, 6, 12)  # a Wednesday
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -203,49 +203,6 @@ def test_five_megabytes_of_garbage() -> None:
     dates = find_dates(garbage, "de", PUB)
     assert all(1900 <= int(d.value[:4]) <= 2099 for d in dates)
     assert len(find_dates("7.12.2019 " * 200_000, "de", PUB)) <= 1000
-
-
-def test_choose_effective_prefers_precise_date_of_equal_weight() -> None:
-    text = "Ab Dezember 2019 drohen Klagen. Facebook klagt ab dem 7. Dezember 2019."
-    dates = find_dates(text, "de", PUB)
-    assert choose_effective(dates, PUB).value == "2019-12-07"
-
-
-def test_choose_effective_weights_boost_and_drop() -> None:
-    text = "Meta stoppt die Anzeigen ab Oktober. Die Verordnung gilt ab dem 10. Oktober 2019."
-    dates = find_dates(text, "de", PUB)
-    assert choose_effective(dates, PUB).value == "2019-10-10"
-    assert choose_effective(dates, PUB, {0: 2.0}).value == "2019-10"
-    assert choose_effective(dates, PUB, {0: 0.0, 1: 0.0}) is None
-
-
-def test_choose_effective_none_without_effective_dates() -> None:
-    dates = find_dates("Facebook hatte die Werbung im Januar 2018 verboten.", "de", PUB)
-    assert dates and choose_effective(dates, PUB) is None
-    assert choose_effective([], PUB) is None
-
-
-def test_effective_date_weighs_the_title() -> None:
-    title = "Meta will stop running political ads in the EU from October"
-    text = "The regulation applies from October 10. Meta stops its ads from October."
-    assert effective_date(text, "en", dt.date(2025, 7, 25), title) == ("2025-10", "month")
-    assert effective_date("Nothing dated here.", "en", PUB) == (None, None)
-
-
-def _dev() -> list[dict]:
-    path = SHARED / "corpus" / "dev.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
-
-
-def test_effective_date_accuracy_on_dev_positives() -> None:
-    positives = [r for r in _dev() if r["gold"]["enforcement_change"]]
-    right = sum(
-        effective_date(r["text"], r["lang"], dt.date.fromisoformat(r["published"]), r["title"])[0]
-        == r["gold"]["effective_date"]
-        for r in positives
-    )
-    assert len(positives) >= 40
-    assert right / len(positives) >= 0.85
 
 
 def test_real_news_gives_no_absurd_years() -> None:

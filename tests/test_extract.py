@@ -298,3 +298,33 @@ def test_extract_items_in_batches_with_failures_kept_on_their_item(extractor):
 def test_pipelines_are_built_once_per_language(extractor):
     assert extractor.pipeline("de") is extractor.pipeline("de")
     assert extractor.pipeline("de") is not extractor.pipeline("en")
+
+
+UNLISTED = [
+    ("en", "Etsy bans fireworks from its marketplace",
+     "Etsy will no longer allow sellers to list fireworks and firecrackers starting March 1. "
+     "Listings that break the rule will be removed.", "fireworks"),
+    ("de", "Vinted verbietet den Verkauf lebender Tiere",
+     "Vinted verbietet ab 1. März den Verkauf lebender Tiere. Inserate, die gegen die Regel "
+     "verstoßen, werden gelöscht.", "Tiere"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", UNLISTED, ids=[c[0] for c in UNLISTED])
+def test_conduct_that_no_practice_id_names_is_a_change_with_its_words(extractor, case):
+    lang, title, text, word = case
+    got = run(extractor, lang, "2025-02-01", title, text)
+    assert got.enforcement_change and got.practices == ()
+    assert any(word in term for term in got.practice_terms), got.practice_terms
+    assert got.effective_date == "2025-03-01" and "prohibition" in got.actions
+
+
+def test_practice_terms_are_left_out_when_an_id_names_the_conduct(extractor):
+    got = run(
+        extractor,
+        "en",
+        "2025-02-01",
+        "TikTok bans political ads",
+        "TikTok will no longer allow political ads from March 1.",
+    )
+    assert got.practices == ("political_ads",) and got.practice_terms == ()

@@ -8,8 +8,6 @@ import datetime as dt
 import pytest
 
 from monitor.extract import Extractor
-from monitor.extract.decision import STEP_ANCHORED, STEP_NEAR, STEP_ONLY, _step_factors
-from monitor.extract.sentences import Sentence
 
 # (lang, published, title, text): the step sentence is background on another platform
 BACKGROUND = [
@@ -28,27 +26,6 @@ BACKGROUND = [
         "the announcement on Tuesday. Elsewhere, Facebook removed thousands of accounts last year.",
     ),
 ]
-
-
-def sentence(position, **fields) -> Sentence:
-    return Sentence(position + 1, 0, 1, 1.0, position, **fields)
-
-
-def test_step_only_sentences_count_more_next_to_a_core_sentence():
-    core = sentence(
-        0,
-        practices={"gambling_ads"},
-        actions={"prohibition"},
-        subjects=["Snapchat"],
-        named={"Snapchat"},
-    )
-    filler = sentence(1)
-    step = sentence(2, actions={"account_suspension"})
-    other = sentence(3, actions={"account_suspension"}, named={"Facebook"})
-    assert _step_factors([core, step, filler]) == [1.0, STEP_NEAR, STEP_ANCHORED]
-    assert _step_factors([core, filler, step, other]) == [1.0, STEP_NEAR, STEP_ANCHORED, STEP_ONLY]
-    assert _step_factors([filler, step]) == [STEP_ONLY, STEP_ONLY]
-    assert STEP_ONLY < STEP_ANCHORED <= STEP_NEAR
 
 
 def test_the_apps_removed_for_breaking_the_rule_are_an_action(extractor):

@@ -106,7 +106,8 @@ def render_message(message: ChangeMessage) -> dict:
     """The webhook payload: Block Kit blocks and a plain ``text`` fallback."""
     change = message.change
     platforms = ", ".join(change.platforms) or "Unknown platform"
-    header = truncate(escape(f"{platforms}: {_label(change.practices, 'enforcement change')}"), 150)
+    topic = _label(change.practices, "") or ", ".join(change.practice_terms) or "enforcement change"
+    header = truncate(escape(f"{platforms}: {topic}"), 150)
     fields = [
         ("Action", _label(change.actions, "not stated")),
         ("Effective", _effective(change)),

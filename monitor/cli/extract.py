@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import click
@@ -23,6 +24,7 @@ CORPUS_FIELDS = [
     "platforms",
     "effective_date",
     "practices",
+    "practice_terms",
     "actions",
     "evidence",
 ]
@@ -32,7 +34,7 @@ def extraction_json(extraction: Extraction) -> dict[str, Any]:
     """Every field of an extraction, as plain JSON values."""
     data = asdict(extraction)
     data["evidence"] = evidence_records(extraction)
-    for key in ("platforms", "mentions", "practices", "actions"):
+    for key in ("platforms", "mentions", "practices", "practice_terms", "actions"):
         data[key] = list(data[key])
     return data
 
@@ -198,4 +200,58 @@ def _events_line(events: dict[str, Any] | None) -> str:
     )
 
 
-COMMANDS = [extract, reprocess, eval_]
+@click.command()
+@click.option(
+    "--corpus",
+    "corpora",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A labelled corpus to learn from (repeatable; default: the training corpora).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the weights (default: the package's data/model.json).",
+)
+@click.option("--no-teasers", is_flag=True, help="Do not also learn each article as a teaser.")
+@click.option("--json", "as_json", is_flag=True, help="Print the training report as JSON.")
+@global_options
+def train(corpora, out, no_teasers: bool, as_json: bool) -> None:
+    """Learn the extraction's weights from labelled corpora (deterministic, fixed seed)."""
+    from monitor.extract import Extractor
+    from monitor.extract.model import MODEL_FILE, save_models
+    from monitor.extract.train import default_corpora
+    from monitor.extract.train import train as learn
+
+    paths = list(corpora) or default_corpora()
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        click.echo(f"error: corpus not found: {', '.join(missing)}", err=True)
+        sys.exit(2)
+    try:
+        models, report = learn(paths, Extractor().read_records, teasers=not no_teasers)
+    except (ValueError, KeyError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    target = out or MODEL_FILE
+    save_models(models, target)
+    if as_json:
+        _echo_json(report)
+        return
+    decision = report["decision"]
+    click.echo(f"trained on {models.info['articles']} articles from {len(paths)} corpora")
+    click.echo(
+        f"decision, out of fold: F1 {decision['out_of_fold_f1']:.3f} (precision "
+        f"{decision['precision']:.3f}, recall {decision['recall']:.3f}); Brier "
+        f"{report['calibration']['brier']:.3f}"
+    )
+    for name in ("platform", "practice", "action", "date", "term"):
+        part = report[name]
+        click.echo(
+            f"{name}: threshold {part['threshold']:.2f}, out of fold {part['out_of_fold']:.3f} "
+            f"({part['examples']} candidates)"
+        )
+    click.echo(f"weights written to {target}")
+
+
+COMMANDS = [extract, reprocess, eval_, train]

@@ -1,5 +1,6 @@
-"""Date expressions: find them, normalise them against the publication date, give each a role,
-and choose the one date on which an article's change takes effect.
+"""Date expressions: find them, normalise them against the publication date, and give each a
+role. Which one is an article's effective date is the learned ``date`` model's choice
+(``features.date_candidates``).
 
 All words come from ``data/dates_<lang>.yaml``: ``date_patterns`` compiles them (once per
 language), ``date_calendar`` does the calendar arithmetic, and this module reads the context of
@@ -10,17 +11,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from monitor.extract.date_calendar import Span, resolve_span
-from monitor.extract.date_patterns import Vocabulary, fold_word, is_vague, load_vocabulary
+from monitor.extract.date_patterns import Vocabulary, fold_word, load_vocabulary
 from monitor.models import DateMention
 
 RECENT = dt.timedelta(days=92)  # an effective date may lie this far before publication
 MAX_MENTIONS = 1000  # per text: bounds the work on garbage input
 _WIDTH = {"day": 10, "month": 7, "year": 4}
-_RANK = {"year": 0, "month": 1, "day": 2}
 _FAR = 10**6
 _BOUNDARY = re.compile(r"(?<![\d\s])[.!?][\"'”“»«)]*\s+|\n")
 
@@ -176,45 +176,3 @@ def _assign_role_by_cues(
 
 def _to_day(value: dt.date | None) -> dt.date | None:
     return value.date() if isinstance(value, dt.datetime) else value
-
-
-def choose_effective(
-    dates: Sequence[DateMention],
-    published: dt.date | None,
-    weights: Mapping[int, float] | None = None,
-) -> DateMention | None:
-    """The date on which the change takes effect: at most one per article, None if none.
-
-    Effective mentions vote for their value with their weight (``weights`` maps an index of
-    ``dates`` to a relevance weight, default 1.0; a weight <= 0 drops the mention). Ties go to
-    a date on or after publication, then to the more precise date, then to a concrete rather
-    than a vague ("in two weeks") one, then to the earlier mention.
-    """
-    weights, published = weights or {}, _to_day(published)
-    votes: dict[str, float] = {}
-    first: dict[str, int] = {}
-    for i, mention in enumerate(dates):
-        if mention.role == "effective" and weights.get(i, 1.0) > 0:
-            votes[mention.value] = votes.get(mention.value, 0.0) + weights.get(i, 1.0)
-            first.setdefault(mention.value, i)
-    if not votes:
-        return None
-
-    def rank(value: str) -> tuple:
-        mention = dates[first[value]]
-        ahead = published is None or dt.date.fromisoformat((value + "-01-01")[:10]) >= published
-        vague = is_vague(mention.text)
-        return round(votes[value], 6), ahead, _RANK[mention.precision], not vague, -first[value]
-
-    return dates[first[max(votes, key=rank)]]
-
-
-def effective_date(
-    text: str, lang: str, published: dt.date | None, title: str = ""
-) -> tuple[str | None, str | None]:
-    """(value, precision) of the effective date of an article; dates in the title weigh 2."""
-    head = f"{title}\n\n" if title else ""
-    dates = find_dates(head + (text or ""), lang, published)
-    weights = {i: 2.0 for i, d in enumerate(dates) if d.start < len(head)}
-    chosen = choose_effective(dates, published, weights)
-    return (chosen.value, chosen.precision) if chosen else (None, None)

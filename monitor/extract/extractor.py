@@ -11,27 +11,28 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from monitor.extract.dates import choose_effective, find_dates
+from monitor.extract.dates import find_dates
 from monitor.extract.decision import decide
+from monitor.extract.features import Article
 from monitor.extract.language import detect_language
 from monitor.extract.lexicon import load_lexicon, supported_languages
+from monitor.extract.model import Models, load_models
 from monitor.extract.nlp import build_pipeline
 from monitor.extract.sentences import read_sentences
 from monitor.extract.version import EXTRACTOR_VERSION
-from monitor.models import DateMention, Evidence, Extraction, StoredItem
+from monitor.models import Evidence, Extraction, StoredItem
 from monitor.text import html_to_text
 
 log = logging.getLogger(__name__)
 
 MAX_CHARS = 20_000  # analysed characters per article, after cleaning
 MAX_RAW_CHARS = 400_000  # looked at before cleaning (HTML shrinks)
-MAX_EVIDENCE = 3
-LEAD_DATES = 3  # body sentences whose dates may be effective even without evidence
 MAX_WORD = 100  # characters; the tokenizer is slow on endless "words"
 LONG_WORD = re.compile(rf"\S{{{MAX_WORD}}}\S+")
 
@@ -83,9 +84,19 @@ class Extractor:
     ``languages`` defaults to every language the data files support (a ``cues_<lang>.yaml``).
     """
 
-    def __init__(self, languages: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, languages: Sequence[str] | None = None, models: Models | None = None
+    ) -> None:
         self.languages = tuple(languages or supported_languages())
+        self._models = models
         self._pipelines: dict[str, Language] = {}
+
+    @property
+    def models(self) -> Models:
+        """The learned weights (the shipped ones unless others were given)."""
+        if self._models is None:
+            self._models = load_models()
+        return self._models
 
     def pipeline(self, lang: str) -> Language:
         if lang not in self._pipelines:
@@ -108,18 +119,13 @@ class Extractor:
     ) -> list[Extraction]:
         """One extraction per corpus-shaped record (``text``, ``lang``, ``published``,
         ``title``; other keys ignored), batched like ``extract_items``."""
-        jobs = [
-            _Job(
-                None,
-                None,
-                r.get("title"),
-                (r.get("text") or "",),
-                r.get("lang"),
-                r.get("published"),
-            )
-            for r in records
-        ]
-        return self._run(jobs, batch_size)
+        return self._run([_record_job(r) for r in records], batch_size)
+
+    def read_records(self, records: Sequence[Mapping[str, Any]]) -> list[Article | None]:
+        """The analysed articles of corpus records, before any decision (for training); None
+        where a record has no text or no supported language."""
+        read = self._run([_record_job(r) for r in records], finish=read_article)
+        return [a if isinstance(a, Article) else None for a in read]
 
     def extract_items(self, items: Sequence[StoredItem], batch_size: int = 64) -> list[Extraction]:
         """One extraction per item, in order; one item failing does not stop the others."""
@@ -129,8 +135,11 @@ class Extractor:
         ]
         return self._run(jobs, batch_size)
 
-    def _run(self, jobs: list[_Job], batch_size: int = 64) -> list[Extraction]:
-        results: dict[int, Extraction] = {}
+    def _run(self, jobs: list[_Job], batch_size: int = 64, finish=None) -> list:
+        """Screen, parse in batches per language, then ``finish`` each document (default: the
+        whole analysis into an ``Extraction``)."""
+        finish = finish or partial(analyse, models=self.models)
+        results: dict[int, Any] = {}
         ready: dict[str, list[tuple[int, _Job]]] = defaultdict(list)
         for n, job in enumerate(jobs):
             try:
@@ -143,10 +152,10 @@ class Extractor:
                 ready[outcome].append((n, job))
         for lang, group in ready.items():
             for start in range(0, len(group), batch_size):
-                results.update(self._run_batch(lang, group[start : start + batch_size]))
+                results.update(self._run_batch(lang, group[start : start + batch_size], finish))
         return [results[n] for n in range(len(jobs))]
 
-    def _run_batch(self, lang: str, group: list[tuple[int, _Job]]) -> dict[int, Extraction]:
+    def _run_batch(self, lang: str, group: list[tuple[int, _Job]], finish) -> dict[int, Any]:
         nlp = self.pipeline(lang)
         try:
             docs = list(nlp.pipe([_make_doc(nlp, job.text) for _, job in group]))
@@ -157,7 +166,7 @@ class Extractor:
             try:
                 if isinstance(doc, Exception):
                     raise doc
-                results[n] = analyse(doc, job, lang)
+                results[n] = finish(doc, job, lang)
             except Exception as exc:
                 log.warning("extraction failed for item %s: %s", job.item_id, exc, exc_info=True)
                 results[n] = job.result("error", lang=lang, reason=f"{type(exc).__name__}: {exc}")
@@ -169,6 +178,13 @@ class Extractor:
             return nlp(_make_doc(nlp, text))
         except Exception as exc:
             return exc
+
+
+def _record_job(record: Mapping[str, Any]) -> _Job:
+    text = record.get("text") or ""
+    return _Job(
+        None, None, record.get("title"), (text,), record.get("lang"), record.get("published")
+    )
 
 
 def _make_doc(nlp: Language, text: str) -> Doc:
@@ -212,38 +228,29 @@ class _Job:
         return lang
 
 
-def analyse(doc: Doc, job: _Job, lang: str) -> Extraction:
-    """Decision, effective date and evidence of one parsed article."""
+def read_article(doc: Doc, job: _Job, lang: str) -> Article:
+    """The sentences of a parsed article with their hits, and its dates placed in them."""
     lexicon = load_lexicon(lang)
     sentences, sent_of = read_sentences(doc, lexicon, job.title_chars)
     dates = find_dates(job.text, lang, job.published)
-    date_sentences = [_sentence_at(doc, sent_of, d.start) for d in dates]
-    for mention, index in zip(dates, date_sentences, strict=True):
-        if index is not None and mention.role == "past":
-            sentences[index].old_date = True
-        elif index is not None and mention.role == "effective":
-            sentences[index].cues |= {"enforcement", "novelty"}
-    decision = decide(lexicon, sentences)
-    chosen = None
-    if decision.enforcement_change:
-        pairs = zip(dates, date_sentences, strict=True)
-        relevant = [(d, s) for d, s in pairs if _about_the_change(sentences, s)]
-        weights = {i: _date_weight(sentences, s) for i, (_, s) in enumerate(relevant)}
-        chosen = choose_effective([d for d, _ in relevant], job.published, weights)
-    change = decision.enforcement_change
+    for n, mention in enumerate(dates):
+        index = _sentence_at(doc, sent_of, mention.start)
+        if index is not None:
+            sentences[index].dates.append(n)
+    body = len(job.text) - job.title_chars
+    return Article(lang, job.published, sentences, dates, lexicon, job.text, body)
+
+
+def analyse(doc: Doc, job: _Job, lang: str, models: Models) -> Extraction:
+    """Decision, fields and evidence of one parsed article."""
+    article = read_article(doc, job, lang)
+    decision = decide(article, models)
     return job.result(
         "ok",
         lang,
-        enforcement_change=change,
-        score=decision.score,
-        platforms=decision.subjects,
-        mentions=decision.mentions,
-        effective_date=chosen.value if chosen else None,
-        effective_precision=chosen.precision if chosen else None,
-        practices=decision.practices if change else (),
-        actions=decision.actions if change else (),
-        dates=tuple(dates),
-        evidence=_evidence(doc, sentences, dates, date_sentences),
+        **decision.fields(),
+        dates=tuple(article.dates),
+        evidence=_evidence(doc, article, decision.evidence),
     )
 
 
@@ -252,32 +259,13 @@ def _sentence_at(doc: Doc, sent_of: list[int], char: int) -> int | None:
     return sent_of[token.start] if token is not None and len(token) else None
 
 
-def _about_the_change(sentences, index: int | None) -> bool:
-    """Dates count in the title, the lead and the evidence, not in background paragraphs."""
-    if index is None:
-        return False
-    sentence = sentences[index]
-    return sentence.position < LEAD_DATES or sentence.strength > 0
-
-
-def _date_weight(sentences, index: int | None) -> float:
-    if index is None:
-        return 1.0
-    sentence = sentences[index]
-    if sentence.title:
-        return 3.0
-    return 1.0 + 2.0 * sentence.strength * sentence.discount
-
-
-def _evidence(doc: Doc, sentences, dates: list[DateMention], date_sentences) -> tuple:
-    ranked = sorted((s for s in sentences if s.evidence > 0), key=lambda s: -s.evidence)
-    chosen = sorted(ranked[:MAX_EVIDENCE], key=lambda s: s.index)
+def _evidence(doc: Doc, article: Article, indices: Sequence[int]) -> tuple[Evidence, ...]:
     evidence = []
-    for sentence in chosen:
+    for index in indices:
+        sentence = article.sentences[index]
         ordered = sorted(sentence.spans, key=lambda span: span[1])
         spans = [(kind, doc[start:end].text) for kind, start, end in ordered]
-        in_sentence = zip(dates, date_sentences, strict=True)
-        spans += [("date", d.text) for d, i in in_sentence if i == sentence.index]
+        spans += [("date", article.dates[i].text) for i in sentence.dates]
         text = doc[sentence.start : sentence.end].text.strip()
         evidence.append(Evidence(text, tuple(dict.fromkeys(spans))))
     return tuple(evidence)

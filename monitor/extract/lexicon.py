@@ -16,6 +16,8 @@ DATA_DIR = Path(__file__).parent / "data"
 CUE_GROUPS = (
     *("enforcement", "crackdown", "novelty", "coverage", "past", "hypothetical", "negation"),
     *("unchanged", "relaxed", "rumour", "demand", "business", "feature", "platform_context"),
+    *("authority", "obligation", "risk", "test", "proposal", "investigation", "pending"),
+    *("denial", "retro"),
 )
 
 

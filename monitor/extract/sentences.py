@@ -1,10 +1,6 @@
-"""Reading the matcher's hits into sentences: where each platform, practice, action and cue
-stands, how much its sentence weighs, and whether the sentence counts fully.
-
-Every sentence gets a weight by position (the title most, then the lead, then the body) and a
-discount when it speaks of the past, of a possibility, of a step not taken or of a rule that
-stays as it was. A sentence is evidence when it names a practice together with an enforcement
-step or a crackdown (strong), or a practice or a step together with a rule (weak).
+"""Reading the matcher's hits into sentences: which platforms, practices, steps, cues and dates
+each sentence holds, where they stand, and how each platform is named (owner, example or
+candidate subject). The features and the decision work on these; spaCy ``Doc``s stop here.
 """
 
 from __future__ import annotations
@@ -16,14 +12,7 @@ from spacy.tokens import Doc
 from monitor.extract.lexicon import Lexicon
 
 Hit = tuple[str, str, int, int]  # kind, key, start token, end token
-
-TITLE_WEIGHT = 3.0
-POSITION_WEIGHTS = ((2, 1.5), (5, 1.0), (10, 0.6))  # (body sentences before, weight)
-TAIL_WEIGHT = 0.4
-DISCOUNT = 0.35  # past, hypothetical, negated or unchanged
-STRONG, WEAK = 1.0, 0.5
-RULE_CUES = frozenset({"enforcement", "crackdown"})
-DOUBT_CUES = frozenset({"hypothetical", "negation", "unchanged"})
+MAX_WORDS = 60  # lemmas of a sentence kept for the lexical features
 
 
 @dataclass
@@ -31,58 +20,52 @@ class Sentence:
     index: int
     start: int  # token offsets
     end: int
-    weight: float
+    start_char: int
+    end_char: int
     position: int  # among the body sentences; -1 for the title
-    practices: set[str] = field(default_factory=set)
-    actions: set[str] = field(default_factory=set)
-    cues: set[str] = field(default_factory=set)
+    practices: dict[str, list[int]] = field(default_factory=dict)  # id -> token starts
+    actions: dict[str, list[int]] = field(default_factory=dict)
+    cues: dict[str, list[int]] = field(default_factory=dict)  # cue group -> token starts
     concepts: set[str] = field(default_factory=set)
-    subjects: list[str] = field(default_factory=list)  # platform occurrences that may be subjects
-    named: set[str] = field(default_factory=set)  # every platform or company named
+    subjects: list[tuple[str, int]] = field(default_factory=list)  # candidate platform, token
+    named: dict[str, str] = field(default_factory=dict)  # platform -> its best role here
     spans: list[tuple[str, int, int]] = field(default_factory=list)  # (kind, start, end)
-    old_date: bool = False
+    words: tuple[str, ...] = ()  # lower-case lemmas, names and numbers replaced by a class
+    tokens: tuple[str, ...] = ()  # the sentence's tokens as written (token i is start + i)
+    platform_tokens: frozenset[int] = frozenset()  # doc token indices inside platform names
+    hit_tokens: frozenset[int] = frozenset()  # doc token indices inside any matched term
+    dates: list[int] = field(default_factory=list)  # indices into the article's dates
+    kinds: set[str] = field(default_factory=set)  # what it holds (features.sentence_kinds)
+    mod: str = "clean"  # how it holds it (features.modifier)
 
     @property
     def title(self) -> bool:
         return self.position < 0
 
-    @property
-    def discount(self) -> float:
-        old = (self.old_date or "past" in self.cues) and "novelty" not in self.cues
-        return DISCOUNT if old or self.cues & DOUBT_CUES else 1.0
+    def has(self, *groups: str) -> bool:
+        return any(group in self.cues for group in groups)
 
     @property
-    def strength(self) -> float:
-        if self.practices and (self.actions or "crackdown" in self.cues):
-            return STRONG
-        if self.cues & RULE_CUES and (self.practices or self.actions):
-            return WEAK
-        return 0.0
-
-    @property
-    def evidence(self) -> float:
-        return self.weight * self.discount * self.strength
-
-
-def _weight(body_index: int) -> float:
-    for before, weight in POSITION_WEIGHTS:
-        if body_index < before:
-            return weight
-    return TAIL_WEIGHT
+    def step(self) -> bool:
+        """An enforcement step or a crackdown is named."""
+        return bool(self.actions) or "crackdown" in self.cues
 
 
 def split_sentences(doc: Doc, title_chars: int) -> tuple[list[Sentence], list[int]]:
-    """Sentences with their weights, and the sentence index of every token."""
+    """The sentences (a title of several sentences counts as one), and each token's sentence."""
     sentences: list[Sentence] = []
     sent_of = [0] * len(doc)
     for sent in doc.sents:
         in_title = sent.start_char < title_chars
-        if in_title and sentences:  # a title of several sentences counts as one
-            sentences[0].end = sent.end
+        if in_title and sentences:
+            sentences[0].end, sentences[0].end_char = sent.end, sent.end_char
         else:
             position = -1 if in_title else len(sentences) - bool(title_chars)
-            weight = TITLE_WEIGHT if in_title else _weight(position)
-            sentences.append(Sentence(len(sentences), sent.start, sent.end, weight, position))
+            sentences.append(
+                Sentence(
+                    len(sentences), sent.start, sent.end, sent.start_char, sent.end_char, position
+                )
+            )
         sent_of[sent.start : sent.end] = [len(sentences) - 1] * (sent.end - sent.start)
     return sentences, sent_of
 
@@ -173,42 +156,73 @@ def fill_sentences(doc: Doc, lexicon: Lexicon, sentences, sent_of, hits) -> None
     """Put every hit into its sentence; a practice that needs a concept (crypto needs an ad)
     counts only when the concept is in the same sentence."""
     practices, example_end = [], -1
+    classes: dict[int, str] = {}
+    matched: set[int] = set()
     for hit in hits:
         kind, key, start, end = hit
         sentence = sentences[sent_of[start]]
+        if kind != "platform":
+            matched.update(range(start, end))
         if kind == "practice":
             practices.append(hit)
-            continue
-        if kind == "cue":
-            sentence.cues.add(key)
-            if key in RULE_CUES:
+        elif kind == "cue":
+            sentence.cues.setdefault(key, []).append(start)
+            if key in ("crackdown", "authority"):
                 sentence.spans.append((kind, start, end))
         elif kind == "concept":
             sentence.concepts.add(key)
-        else:
-            if kind == "platform":
-                sentence.named.add(key)
-                role = classify_platform(doc, lexicon, hit, sentence)
-                if role == "candidate" and _listed_after(doc, lexicon, start, example_end):
-                    role = "example"
-                if role == "candidate":
-                    sentence.subjects.append(key)
-                example_end = end if role == "example" else example_end
-            elif kind == "action":
-                sentence.actions.add(key)
+        elif kind == "platform":
+            role = classify_platform(doc, lexicon, hit, sentence)
+            if role == "candidate" and _listed_after(doc, lexicon, start, example_end):
+                role = "example"
+            if role == "candidate":
+                sentence.subjects.append((key, start))
+            example_end = end if role == "example" else example_end
+            previous = sentence.named.get(key)
+            sentence.named[key] = role if previous in (None, role) else "candidate"
+            sentence.spans.append((kind, start, end))
+            classes.update(dict.fromkeys(range(start, end), "PLATFORM"))
+        elif kind == "action":
+            sentence.actions.setdefault(key, []).append(start)
             sentence.spans.append((kind, start, end))
     for kind, key, start, end in practices:
         sentence = sentences[sent_of[start]]
         needed = lexicon.requires.get(key)
         if needed is None or needed in sentence.concepts:
-            sentence.practices.add(key)
+            sentence.practices.setdefault(key, []).append(start)
             sentence.spans.append((kind, start, end))
+    for sentence in sentences:
+        sentence.words = _words(doc, sentence, classes)
+        sentence.tokens = tuple(t.text for t in doc[sentence.start : sentence.end])
+        span = range(sentence.start, sentence.end)
+        sentence.platform_tokens = frozenset(i for i in span if i in classes)
+        sentence.hit_tokens = frozenset(i for i in span if i in matched)
+
+
+def _words(doc: Doc, sentence: Sentence, classes: dict[int, str]) -> tuple[str, ...]:
+    """The sentence's lemmas for the lexical features: lower case, platform names and numbers
+    replaced by their class, punctuation dropped, at most ``MAX_WORDS``."""
+    words: list[str] = []
+    for i in range(sentence.start, min(sentence.end, sentence.start + MAX_WORDS)):
+        token = doc[i]
+        if i in classes:
+            word = classes[i]
+            if words and words[-1] == word:
+                continue
+        elif token.like_num:
+            word = "NUM"
+        elif token.is_punct or token.is_space:
+            continue
+        else:
+            word = token.lemma_ or token.lower_
+        words.append(word)
+    return tuple(words)
 
 
 def read_sentences(
     doc: Doc, lexicon: Lexicon, title_chars: int
 ) -> tuple[list[Sentence], list[int]]:
-    """The weighted sentences of ``doc`` filled with its cleaned hits, and each token's sentence."""
+    """The sentences of ``doc`` filled with its cleaned hits, and each token's sentence."""
     sentences, sent_of = split_sentences(doc, title_chars)
     fill_sentences(doc, lexicon, sentences, sent_of, clean_hits(doc, doc._.policy_hits or []))
     return sentences, sent_of

@@ -15,6 +15,7 @@ i.id AS item_id, i.published, i.title, i.first_seen AS seen, i.first_poll,
     coalesce(e.language, i.language) AS language,
     coalesce(e.enforcement_change, 0) AS enforcement_change, coalesce(e.score, 0) AS score,
     coalesce(e.platforms, '[]') AS platforms, coalesce(e.practices, '[]') AS practices,
+    coalesce(e.practice_terms, '[]') AS practice_terms,
     coalesce(e.actions, '[]') AS actions, e.effective_date, e.effective_precision,
     e.item_id IS NOT NULL AS extracted
 """
@@ -23,9 +24,9 @@ _MEMBER_FACTS = (
     f"SELECT ci.change_id, {_FACT_COLUMNS} FROM change_items ci "
     "JOIN items i ON i.id = ci.item_id LEFT JOIN extractions e ON e.item_id = i.id"
 )
-_LISTS = ("platforms", "practices", "actions")
+_LISTS = ("platforms", "practices", "practice_terms", "actions")
 _COLUMNS = (
-    "platform, platforms, practices, actions, effective_date, effective_precision, "
+    "platform, platforms, practices, practice_terms, actions, effective_date, effective_precision, "
     "effective_year, headline, first_seen, last_seen, source_count, language"
 )
 
@@ -89,6 +90,7 @@ def _values(summary: dict[str, Any]) -> tuple:
         summary["platform"],
         json.dumps(summary["platforms"], ensure_ascii=False),
         json.dumps(summary["practices"]),
+        json.dumps(summary.get("practice_terms", []), ensure_ascii=False),
         json.dumps(summary["actions"]),
         date,
         summary["effective_precision"],
@@ -104,7 +106,7 @@ def _values(summary: dict[str, Any]) -> tuple:
 def insert_change(db: Database, summary: dict[str, Any], status: str) -> int:
     with db.transaction() as conn:
         cursor = conn.execute(
-            f"INSERT INTO changes ({_COLUMNS}, status) VALUES ({','.join('?' * 13)})",
+            f"INSERT INTO changes ({_COLUMNS}, status) VALUES ({','.join('?' * 14)})",
             (*_values(summary), status),
         )
         return int(cursor.lastrowid)
@@ -161,6 +163,7 @@ def _change(row) -> Change:
         id=row["id"],
         platforms=tuple(json.loads(row["platforms"])),
         practices=tuple(json.loads(row["practices"])),
+        practice_terms=tuple(json.loads(row["practice_terms"] or "[]")),
         actions=tuple(json.loads(row["actions"])),
         effective_date=row["effective_date"],
         effective_precision=row["effective_precision"],

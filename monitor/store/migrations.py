@@ -235,10 +235,17 @@ CREATE INDEX changes_first_seen ON changes(first_seen);
 CREATE INDEX items_feed_published ON items(feed, published);
 """
 
+PRACTICE_TERMS = """
+-- The conduct a change is about, in the article's words, when no practice id names it.
+ALTER TABLE extractions ADD COLUMN practice_terms TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE changes ADD COLUMN practice_terms TEXT NOT NULL DEFAULT '[]';
+"""
+
 # (name, SQL), in order; the missing ones run with their schema_migrations rows in one transaction.
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", INITIAL),
     ("002_browse_views", BROWSE_VIEWS),
+    ("003_practice_terms", PRACTICE_TERMS),
 ]
 
 

@@ -1,0 +1,115 @@
+"""Cross-validated figures of the learned extraction on the training corpora (never the test
+split): each corpus group (a writer's batch, the dev set, the old holdout) is held out in turn,
+the models are trained on the others, and the held-out articles are scored as ``eval`` does
+(also as teasers). Thresholds are those of the shipped model (``policy-monitor train`` sets
+them on out-of-fold predictions). This is the figure to tune against.
+
+    .venv/bin/python bench/cv.py            # all groups
+    .venv/bin/python bench/cv.py -v         # and the misses, per article
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from monitor.evaluate import as_teaser, score  # noqa: E402
+from monitor.extract.decision import decide  # noqa: E402
+from monitor.extract.extractor import Extractor  # noqa: E402
+from monitor.extract.model import MODELS, Models, load_models  # noqa: E402
+from monitor.extract.train import C, build_dataset, fit, group_of, teaser  # noqa: E402
+from monitor.grouping import score_events  # noqa: E402
+from monitor.models import Extraction  # noqa: E402
+
+CORPORA = [
+    ROOT / "bench" / "data" / "train.jsonl",
+    ROOT.parent / "shared" / "corpus" / "dev.jsonl",
+    ROOT / "bench" / "data" / "holdout.jsonl",
+    ROOT / "bench" / "data" / "background.jsonl",
+]
+
+
+def load(paths):
+    records = []
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            records += [json.loads(line) for line in fh if line.strip()]
+    return records
+
+
+def as_extraction(record, decision) -> Extraction:
+    return Extraction(None, record.get("lang"), "ok", "cv", **decision.fields())
+
+
+def cross_validate(records, groups=None):
+    """Extractions of every record by models trained without its group (full and teaser)."""
+    teasers = [teaser(r) for r in records if len(r.get("text") or "") > 300]
+    extractor = Extractor()
+    articles = extractor.read_records(records + teasers)
+    full_articles, teaser_articles = articles[: len(records)], articles[len(records) :]
+    short_articles = extractor.read_records([as_teaser(r) for r in records])
+    got, got_short = [None] * len(records), [None] * len(records)
+    for group in groups or sorted({group_of(r) for r in records}):
+        pairs = [
+            (r, a) for r, a in zip(records, full_articles, strict=True) if group_of(r) != group
+        ]
+        pairs += [
+            (t, a) for t, a in zip(teasers, teaser_articles, strict=True) if group_of(t) != group
+        ]
+        data = build_dataset([r for r, _ in pairs], [a for _, a in pairs])
+        models = Models(
+            **{m: fit(data.examples[m], C[m]) for m in MODELS}, thresholds=load_models().thresholds
+        )
+        for i, r in enumerate(records):
+            if group_of(r) == group and full_articles[i] is not None:
+                got[i] = as_extraction(r, decide(full_articles[i], models))
+                got_short[i] = as_extraction(r, decide(short_articles[i], models))
+    return got, got_short
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--groups", nargs="*", help="only these held-out groups")
+    args = parser.parse_args()
+    records = load(CORPORA)
+    got, got_short = cross_validate(records, args.groups)
+    # Scored on the labelled corpora: the everyday news only trains (bench/extract.py measures
+    # how much real news is flagged).
+    keep = [
+        i for i, e in enumerate(got) if e is not None and not group_of(records[i]).startswith("bg")
+    ]
+    chosen = [records[i] for i in keep]
+    for label, extractions in (
+        ("full", [got[i] for i in keep]),
+        ("teaser", [got_short[i] for i in keep]),
+    ):
+        evaluation = score(chosen, extractions, 1.0)
+        r = evaluation.report
+        d = r["enforcement_change"]
+        events = score_events(chosen, extractions)
+        print(
+            f"{label:6} n={r['articles']} change F1 {d['f1']:.3f} (P {d['precision']:.3f} "
+            f"R {d['recall']:.3f}) platforms {r['platforms']['f1']:.3f} practices "
+            f"{r['practices']['f1']:.3f} actions {r['actions']['f1']:.3f} date "
+            f"{r['effective_date']['accuracy']:.3f} events P {events['pairwise_precision']:.3f} "
+            f"R {events['pairwise_recall']:.3f}"
+        )
+        if args.verbose and label == "full":
+            for miss in evaluation.misses:
+                print(json.dumps(miss, ensure_ascii=False))
+    per_group = {}
+    for g in sorted({group_of(records[i]) for i in keep}):
+        idx = [i for i in keep if group_of(records[i]) == g]
+        rep = score([records[i] for i in idx], [got[i] for i in idx], 1.0).report
+        per_group[g] = round(rep["enforcement_change"]["f1"], 3)
+    print("change F1 per held-out group:", per_group)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,298 @@
+"""Learning the weights of the extraction: ``policy-monitor train``.
+
+Five logistic regressions (scikit-learn, liblinear, fixed seed: the same corpora give the same
+weights) over the features of ``features.py``:
+
+- decision: every article; is it an enforcement change?
+- platform, practice, action, date: the candidates of the gold positives; is the candidate a
+  gold subject, practice, step, the effective date?
+
+Every article is also learned as a teaser (its title and first 300 characters) with the same
+labels, since many feeds carry no more. Thresholds of the candidate models are chosen on
+out-of-fold predictions (each corpus group, a writer's batch, held out in turn), so they are
+set on articles the model did not see; the same predictions give the calibration table.
+The locked test split is never read here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from monitor.extract.decision import resolve_companies
+from monitor.extract.features import (
+    Article,
+    Features,
+    action_candidates,
+    date_candidates,
+    document_features,
+    platform_candidates,
+    practice_candidates,
+)
+from monitor.extract.model import MODELS, LinearModel, Models
+from monitor.extract.terms import stem, term_candidates
+from monitor.extract.version import EXTRACTOR_VERSION
+
+log = logging.getLogger(__name__)
+
+SEED = 20261130
+ROOT = Path(__file__).resolve().parents[2]
+CORPORA = (  # relative to the repository: the package is trained in a checkout
+    "bench/data/train.jsonl",
+    "bench/data/background.jsonl",
+    "bench/data/holdout.jsonl",
+    "../shared/corpus/dev.jsonl",
+)
+TEASER_CHARS = 300
+# Inverse regularisation strength per model (chosen by cross-validation on the train split).
+C = {"decision": 0.5, "platform": 1.0, "practice": 1.0, "action": 1.0, "date": 1.0, "term": 1.0}
+# Everyday news (bench/data/background.jsonl) teaches what is no change at all; weighted down so
+# that its many easy negatives do not outvote the hard ones of the labelled corpus.
+BACKGROUND_WEIGHT = 0.2
+THRESHOLD_GRID = [round(0.05 * i, 2) for i in range(2, 19)]
+
+
+@dataclass
+class Example:
+    group: str  # the corpus group (a writer's batch): held out together
+    features: Features
+    label: bool
+    key: str = ""  # which article (and candidate) it belongs to
+    weight: float = 1.0
+
+
+@dataclass
+class Dataset:
+    examples: dict[str, list[Example]] = field(default_factory=lambda: {m: [] for m in MODELS})
+    gold_only: dict[str, int] = field(default_factory=dict)  # gold values no candidate found
+
+
+def default_corpora() -> list[Path]:
+    """The training corpora of this checkout (never the locked test split)."""
+    return [(ROOT / path).resolve() for path in CORPORA]
+
+
+def teaser(record: dict[str, Any], chars: int = TEASER_CHARS) -> dict[str, Any]:
+    text = record.get("text") or ""
+    if len(text) > chars:
+        cut = text.rfind(" ", 0, chars + 1)
+        text = text[: cut if cut > chars // 2 else chars]
+    return {**record, "text": text, "id": f"{record.get('id')}~teaser"}
+
+
+def group_of(record: dict[str, Any]) -> str:
+    """h3-012 -> h3, dev-001 -> dev, ho-004 -> ho: the batch an article came with."""
+    return str(record.get("id", "")).split("-", 1)[0]
+
+
+def build_dataset(records: Sequence[dict[str, Any]], articles: Sequence[Article | None]) -> Dataset:
+    data = Dataset()
+    for record, article in zip(records, articles, strict=True):
+        if article is None:
+            continue
+        gold, group, key = record["gold"], group_of(record), str(record.get("id"))
+        positive = bool(gold.get("enforcement_change"))
+        weight = BACKGROUND_WEIGHT if group.startswith("bg") else 1.0
+        features = document_features(article)
+        data.examples["decision"].append(Example(group, features, positive, key, weight))
+        if not positive or key.endswith("~teaser"):  # fields are learned from whole articles
+            continue
+        candidates = {
+            "platform": resolve_companies(article, platform_candidates(article)),
+            "practice": practice_candidates(article),
+            "action": action_candidates(article),
+        }
+        for model, field_name in (("platform", "platforms"), ("practice", "practices")):
+            missing = set(gold.get(field_name) or ()) - set(candidates[model])
+            data.gold_only[model] = data.gold_only.get(model, 0) + len(missing)
+        truth = {
+            "platform": set(gold.get("platforms") or ()),
+            "practice": set(gold.get("practices") or ()),
+            "action": set(gold.get("actions") or ()),
+        }
+        for model, found in candidates.items():
+            for name, features in found.items():
+                example = Example(group, features, name in truth[model], f"{key}|{name}")
+                data.examples[model].append(example)
+        for mention, features in date_candidates(article):
+            label = mention.value == gold.get("effective_date")
+            data.examples["date"].append(Example(group, features, label, f"{key}|{mention.value}"))
+        for text, features, label in _labelled_terms(article, gold.get("practice_terms") or ()):
+            data.examples["term"].append(Example(group, features, label, f"{key}|{text}"))
+    return data
+
+
+def _labelled_terms(article: Article, gold_terms) -> list[tuple[str, Features, bool]]:
+    """Term candidates with their labels: those whose words are a gold term's words; where
+    none is, those whose head word is in a gold term (only the new corpus labels terms)."""
+    if not gold_terms:
+        return []
+    wanted = [frozenset(stem(w) for w in term.split()) for term in gold_terms]
+    heads = set().union(*wanted)
+    candidates = term_candidates(article)
+    exact = {text for text, _ in candidates if frozenset(stem(w) for w in text.split()) in wanted}
+    return [
+        (text, f, text in exact if exact else stem(text.split()[-1]) in heads)
+        for text, f in candidates
+    ]
+
+
+def fit(examples: Sequence[Example], c: float) -> LinearModel:
+    """A logistic regression over the examples' named features."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    labels = [e.label for e in examples]
+    if len(set(labels)) < 2:  # nothing to learn: a constant
+        share = sum(labels) / max(len(labels), 1)
+        return LinearModel(4.0 if share > 0.5 else -4.0, {})
+    vectorizer = DictVectorizer(sort=True)
+    matrix = vectorizer.fit_transform([e.features for e in examples]).tocsr()
+    matrix.indices = matrix.indices.astype("int32")  # liblinear takes 32-bit indices only
+    matrix.indptr = matrix.indptr.astype("int32")
+    regression = LogisticRegression(C=c, solver="liblinear", random_state=SEED, max_iter=1000)
+    regression.fit(matrix, labels, sample_weight=[e.weight for e in examples])
+    names = vectorizer.get_feature_names_out()
+    weights = {str(name): float(w) for name, w in zip(names, regression.coef_[0], strict=True) if w}
+    return LinearModel(float(regression.intercept_[0]), weights)
+
+
+def out_of_fold(examples: Sequence[Example], c: float) -> list[float]:
+    """Each example's probability from a model fitted without its group."""
+    groups = sorted({e.group for e in examples})
+    probabilities = [0.0] * len(examples)
+    for group in groups:
+        model = fit([e for e in examples if e.group != group], c)
+        for i, e in enumerate(examples):
+            if e.group == group:
+                probabilities[i] = model.probability(e.features)
+    return probabilities
+
+
+def best_threshold(
+    examples: Sequence[Example], probabilities: Sequence[float], per_article: bool = False
+) -> tuple[float, float]:
+    """The threshold with the best F1 over the candidates (ties: the one nearest 0.5)."""
+    scores = []
+    for t in THRESHOLD_GRID:
+        if per_article:
+            value = _date_accuracy(examples, probabilities, t)
+        else:
+            tp = sum(1 for e, p in zip(examples, probabilities, strict=True) if p >= t and e.label)
+            fp = sum(
+                1 for e, p in zip(examples, probabilities, strict=True) if p >= t and not e.label
+            )
+            fn = sum(1 for e, p in zip(examples, probabilities, strict=True) if p < t and e.label)
+            value = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        scores.append((round(value, 6), -abs(t - 0.5), t))
+    value, _, t = max(scores)
+    return t, value
+
+
+def _date_accuracy(examples: Sequence[Example], probabilities: Sequence[float], t: float) -> float:
+    """Share of positive articles whose date is right when the best candidate is kept above
+    ``t`` (articles with a gold date but no candidate count as wrong; see ``train``)."""
+    best: dict[str, tuple[float, bool]] = {}
+    has_gold: dict[str, bool] = {}
+    for e, p in zip(examples, probabilities, strict=True):
+        article = e.key.rsplit("|", 1)[0]
+        has_gold[article] = has_gold.get(article, False) or e.label
+        if article not in best or p > best[article][0]:
+            best[article] = (p, e.label)
+    right = 0
+    for article, (p, label) in best.items():
+        right += (p >= t and label) or (p < t and not has_gold[article])
+    return right / max(len(best), 1)
+
+
+def calibration(examples: Sequence[Example], probabilities: Sequence[float]) -> dict[str, Any]:
+    """Reliability table (ten bins) and Brier score of the out-of-fold decision scores."""
+    bins = []
+    for b in range(10):
+        lo, hi = b / 10, (b + 1) / 10
+        members = [
+            (p, e.label)
+            for e, p in zip(examples, probabilities, strict=True)
+            if lo <= p < hi or (b == 9 and p == 1.0)
+        ]
+        if members:
+            mean = sum(p for p, _ in members) / len(members)
+            rate = sum(1 for _, y in members if y) / len(members)
+            bins.append(
+                {
+                    "bin": f"{lo:.1f}-{hi:.1f}",
+                    "n": len(members),
+                    "mean_score": round(mean, 3),
+                    "positive_rate": round(rate, 3),
+                }
+            )
+    pairs = list(zip(examples, probabilities, strict=True))
+    brier = sum((p - e.label) ** 2 for e, p in pairs) / max(len(pairs), 1)
+    return {"bins": bins, "brier": round(brier, 4)}
+
+
+def corpus_digest(paths: Sequence[Path]) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in paths}
+
+
+def train(
+    paths: Sequence[Path],
+    read: Callable[[Sequence[dict[str, Any]]], list[Article | None]],
+    teasers: bool = True,
+) -> tuple[Models, dict[str, Any]]:
+    """Weights and thresholds from the labelled corpora at ``paths``; and a report of the
+    out-of-fold figures. ``read`` analyses records into articles (``Extractor.read_records``)."""
+    if any(Path(p).stem == "test" for p in paths):  # checked before anything is read
+        raise ValueError("the locked test split is never trained on")
+    records = []
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            records += [json.loads(line) for line in fh if line.strip()]
+    if teasers:
+        records += [teaser(r) for r in records if len(r.get("text") or "") > TEASER_CHARS]
+    data = build_dataset(records, read(records))
+    fitted, thresholds, report = {}, {"decision": 0.5}, {"gold_without_candidate": data.gold_only}
+    for name in MODELS:
+        examples = data.examples[name]
+        fitted[name] = fit(examples, C[name])
+        oof = out_of_fold(examples, C[name])
+        if name == "decision":
+            report["decision"] = _decision_report(examples, oof)
+            report["calibration"] = calibration(examples, oof)
+        else:
+            t, value = best_threshold(examples, oof, per_article=name == "date")
+            thresholds[name] = t
+            report[name] = {
+                "threshold": t,
+                "out_of_fold": round(value, 4),
+                "examples": len(examples),
+            }
+    info = {
+        "extractor_version": EXTRACTOR_VERSION,
+        "corpora": corpus_digest([Path(p) for p in paths]),
+        "articles": len(records),
+        "seed": SEED,
+        "C": C,
+        "teasers": teasers,
+    }
+    return Models(**fitted, thresholds=thresholds, info=info), report
+
+
+def _decision_report(examples: Sequence[Example], probabilities: Sequence[float]) -> dict:
+    tp = sum(1 for e, p in zip(examples, probabilities, strict=True) if p >= 0.5 and e.label)
+    fp = sum(1 for e, p in zip(examples, probabilities, strict=True) if p >= 0.5 and not e.label)
+    fn = sum(1 for e, p in zip(examples, probabilities, strict=True) if p < 0.5 and e.label)
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "out_of_fold_f1": round(f1, 4),
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "examples": len(examples),
+    }
