@@ -72,6 +72,9 @@ def resolve_companies(article: Article, found: dict[str, Features]) -> dict[str,
     for name, features in found.items():
         platform = lexicon.platforms[name]
         products = next((platform.products[d] for d in domains if d in platform.products), ())
+        every = {p for ps in platform.products.values() for p in ps}
+        if not products and len(every) == 1:  # Valve has one product: Steam
+            products = tuple(every)
         if not products:
             continue
         named = [p for p in products if p in found]

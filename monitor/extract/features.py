@@ -92,17 +92,32 @@ def sentence_kinds(article: Article, s: Sentence) -> set[str]:
     return kinds
 
 
+SCOPE_BEFORE, SCOPE_AFTER = 12, 6  # tokens around a step in which a cue modifies it
+
+
 def modifier(s: Sentence, kinds: set[str] = frozenset()) -> str:
-    """clean, doubt, back, old or neg: how the sentence holds what it says. A sentence dated in
-    the past, with no word of novelty and no date ahead, is old too."""
-    if s.has(*DOUBT):
+    """clean, doubt, back, old or neg: how the sentence holds its step. A cue counts when it
+    stands near the step ("could ban", "reportedly plans to ban", "lifts its ban"), not
+    anywhere in the sentence ("fined Grindr ..., less than it had proposed"); a sentence
+    without a step is read whole. A sentence dated in the past, with no word of novelty and no
+    date ahead, is old too."""
+    anchors = [t for starts in s.actions.values() for t in starts]
+    anchors += s.cues.get("crackdown", [])
+
+    def near(*groups: str) -> bool:
+        positions = [p for g in groups for p in s.cues.get(g, ())]
+        if not anchors:
+            return bool(positions)
+        return any(a - SCOPE_BEFORE <= p <= a + SCOPE_AFTER for p in positions for a in anchors)
+
+    if near(*DOUBT):
         return "doubt"
-    if s.has(*BACK):
+    if near(*BACK):
         return "back"
     fresh = "novelty" in s.cues or "eff_date" in kinds
-    if (s.has(*OLD) or "past_date" in kinds) and not fresh:
+    if (near(*OLD) or "past_date" in kinds) and not fresh:
         return "old"
-    if "negation" in s.cues:
+    if near("negation"):
         return "neg"
     return "clean"
 
