@@ -103,7 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
 def write_config(directory: Path, server: SampleServer) -> Path:
     """A feeds.yaml for the sample feeds. The samples have fixed 2026 dates, so ``max_age`` is
     long enough for the second poll's articles to count as news."""
-    lines = ["defaults: {interval: 1h, timeout: 10s}", "feeds:"]
+    # The samples carry whole articles, and their links lead nowhere: no pages to read.
+    lines = ["defaults: {interval: 1h, timeout: 10s, full_text: never}", "feeds:"]
     for path in server.files():
         lines.append(f"  - {{name: {path.stem}, url: '{server.base_url}/{path.name}'}}")
     lines.append(f"alerts: {{max_age: 36500d, datasette_url: '{DATASETTE_URL}'}}")

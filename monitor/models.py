@@ -25,6 +25,9 @@ class FeedConfig:
     timeout: float = 20.0  # seconds
     max_bytes: int = 10 * 1024 * 1024
     user_agent: str = ""
+    full_text: str = (
+        "auto"  # read the article page: auto (when the feed text is short), always, never
+    )
 
     @property
     def public_url(self) -> str:
@@ -107,6 +110,15 @@ class StoredItem:
     content_hash: str
     first_seen: str
     first_poll: bool = False  # first seen during its feed's first poll (backfill)
+    page_text: str | None = None  # the article page's main text, when read
+    page_status: str | None = None  # ok, robots, refused, ...; None while its page is due
+    page_etag: str | None = None
+    page_last_modified: str | None = None
+
+    @property
+    def feed_text(self) -> str:
+        """The longer of the feed's summary and content (plain text already)."""
+        return max(self.summary or "", self.content or "", key=len)
 
 
 @dataclass(frozen=True)
@@ -116,6 +128,19 @@ class SaveResult:
     new: tuple[StoredItem, ...] = ()
     updated: tuple[StoredItem, ...] = ()
     unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What reading an article's page gave (``reader/pages.py``)."""
+
+    status: str  # ok, robots, refused, too_large, failed, short, skipped
+    text: str | None = None
+    url: str | None = None  # the final URL, after redirects
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None  # why it is not ok, one line
+    not_modified: bool = False  # a 304: the stored page text still holds
 
 
 @dataclass(frozen=True)
@@ -154,6 +179,7 @@ class Extraction:
     actions: tuple[str, ...] = ()
     dates: tuple[DateMention, ...] = ()
     practice_terms: tuple[str, ...] = ()  # the conduct in the article's words, when no id fits
+    text_source: str = "feed"  # feed, or page when the article page's text was read
     evidence: tuple[Evidence, ...] = ()
     truncated: bool = False
     reason: str | None = None  # why status is not ok

@@ -96,7 +96,9 @@ def write_fixture_feeds(directory: Path) -> Path:
     samples = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".xml", ".atom"))
     feeds += [{"name": path.stem, "url": str(path)} for path in samples]
     config = directory / "feeds.yaml"
-    config.write_text(yaml.safe_dump({"feeds": feeds}), encoding="utf-8")
+    # The fixtures carry whole articles and link nowhere: no pages to read.
+    document = {"defaults": {"full_text": "never"}, "feeds": feeds}
+    config.write_text(yaml.safe_dump(document), encoding="utf-8")
     return config
 
 
@@ -241,10 +243,19 @@ def test_facets_appear_on_changes_items_and_articles(datasette):
     }
     assert "Reddit" in changes["platform"] and "synthetic_media" in changes["practices"]
     articles = facets("/monitor/articles.json")
-    assert set(articles) == {"feed", "language", "platform", "decision"}
+    assert set(articles) == {
+        "feed",
+        "language",
+        "platform",
+        "decision",
+        "page_status",
+        "text_source",
+    }
+    assert set(articles["page_status"]) == {"skipped"}  # the fixtures say full_text: never
+    assert set(articles["text_source"]) == {"feed"}
     assert {"change", "no change"} <= set(articles["decision"])
     assert {"de", "en"} <= set(articles["language"])
-    assert set(facets("/monitor/items.json")) == {"feed", "language"}
+    assert set(facets("/monitor/items.json")) == {"feed", "language", "page_status"}
     page = get(datasette, "/monitor/changes").text
     assert 'class="facet-info' in page and "practices (array)" in page
 

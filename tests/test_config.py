@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config, parse_duration, parse_size
+from monitor.config import load_config
+from monitor.config.parse import parse_duration, parse_size
 from monitor.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +54,26 @@ BROKEN = {
         r"feeds.yaml:3: feed 'a' field 'url': unsupported scheme 'ftp'",
     ),
     "no feeds": ("defaults:\n  interval: 5m\n", r"field 'feeds': needs a non-empty list"),
+    "bad full_text": (
+        "feeds:\n  - name: a\n    url: https://a.example/x\n    full_text: sometimes\n",
+        r"feeds.yaml:4: feed 'a' field 'full_text': must be one of auto, always, never",
+    ),
+    "bad pages retries": (
+        "feeds:\n  - {name: a, url: 'https://a.example'}\npages:\n  retries: -1\n",
+        r"feeds.yaml:4: field 'retries': must be a whole number between 0 and 10, got -1",
+    ),
+    "bad pages host_delay": (
+        "feeds:\n  - {name: a, url: 'https://a.example'}\npages:\n  host_delay: soon\n",
+        r"feeds.yaml:4: field 'host_delay': bad duration 'soon'",
+    ),
+    "bad pages allow_private": (
+        "feeds:\n  - {name: a, url: 'https://a.example'}\npages: {allow_private: sure}\n",
+        r"feeds.yaml:3: field 'allow_private': must be true or false",
+    ),
+    "unknown pages key": (
+        "feeds:\n  - {name: a, url: 'https://a.example'}\npages:\n  min_char: 5\n",
+        r"feeds.yaml:4: field 'min_char': unknown key in pages",
+    ),
     "unknown top-level key": (
         "feedz: []\nfeeds:\n  - {name: a, url: 'https://a.example'}\n",
         r"feeds.yaml:1: field 'feedz': unknown key",
@@ -78,6 +99,8 @@ def test_good_config_applies_defaults_and_resolves_paths(tmp_path):
     assert two.interval == 1800
     assert two.url == (tmp_path / "feeds" / "two.xml").as_uri()
     assert config.alerts.webhook_url == "https://hooks.x/y"
+    assert (one.full_text, config.pages.min_chars, config.pages.host_delay) == ("auto", 600, 2.0)
+    assert (config.pages.retries, config.pages.allow_private) == (2, False)
     assert "hooks.x" not in repr(config.alerts)  # the secret never shows in a repr or a log
 
 
@@ -88,7 +111,9 @@ def test_broken_config_names_file_line_feed_field(tmp_path, case):
         load_config(write(tmp_path, text))
 
 
-@pytest.mark.parametrize("case", ["yaml syntax", "unknown key", "duplicate name"])
+@pytest.mark.parametrize(
+    "case", ["yaml syntax", "unknown key", "duplicate name", "bad full_text", "bad pages retries"]
+)
 def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path, case):
     path = write(tmp_path, BROKEN[case][0])
     for command in ("poll", "run"):

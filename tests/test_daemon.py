@@ -27,7 +27,7 @@ def server():
 
 @pytest.fixture
 def config(tmp_path, server) -> Path:
-    lines = ["defaults: {interval: 1h, timeout: 10s, concurrency: 4}", "feeds:"]
+    lines = ["defaults: {interval: 1h, timeout: 10s, concurrency: 4, full_text: never}", "feeds:"]
     lines += [
         f"  - {{name: feed-{n}, url: '{server.base_url}/feed/{n}.xml', language: en}}"
         for n in range(FEEDS)

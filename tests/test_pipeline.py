@@ -223,7 +223,7 @@ def test_a_quiet_feed_is_a_success_and_its_first_items_alert(httpserver, tmp_pat
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     path = tmp_path / "feeds.yaml"
     path.write_text(
-        "defaults: {interval: 10m, max_backoff: 1d}\nfeeds:\n"
+        "defaults: {interval: 10m, max_backoff: 1d, full_text: never}\nfeeds:\n"
         f"  - {{name: desk, url: '{httpserver.url_for('/feed.xml')}', language: en}}\n"
         "alerts: {rate_limit: 10ms}\n"
     )

@@ -45,6 +45,7 @@ def poll(ctx: click.Context, feeds: tuple[str, ...], no_extract: bool) -> None:
     try:
         pipeline.process_backlog()
         reports = pipeline.poll_feeds(feeds or None)
+        pipeline.wait_for_pages()  # the pages of the items found: read, or failed this round
     finally:
         pipeline.close()
     rows = [

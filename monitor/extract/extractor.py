@@ -129,11 +129,7 @@ class Extractor:
 
     def extract_items(self, items: Sequence[StoredItem], batch_size: int = 64) -> list[Extraction]:
         """One extraction per item, in order; one item failing does not stop the others."""
-        jobs = [
-            _Job(i.id, i.content_hash, i.title, (i.summary, i.content), i.language, i.published)
-            for i in items
-        ]
-        return self._run(jobs, batch_size)
+        return self._run([_item_job(i) for i in items], batch_size)
 
     def _run(self, jobs: list[_Job], batch_size: int = 64, finish=None) -> list:
         """Screen, parse in batches per language, then ``finish`` each document (default: the
@@ -180,6 +176,17 @@ class Extractor:
             return exc
 
 
+def _item_job(item: StoredItem) -> _Job:
+    """A stored item's job: its page's text when the page was read, else the feed's."""
+    if item.page_status == "ok" and item.page_text:
+        parts = (item.page_text,)
+        job = _Job(item.id, item.content_hash, item.title, parts, item.language, item.published)
+        job.text_source = "page"
+        return job
+    parts = (item.summary, item.content)
+    return _Job(item.id, item.content_hash, item.title, parts, item.language, item.published)
+
+
 def _record_job(record: Mapping[str, Any]) -> _Job:
     text = record.get("text") or ""
     return _Job(
@@ -202,6 +209,7 @@ class _Job:
         self.title, self.parts, self.lang = title or "", parts, normalise_language(lang)
         self.published = _published(published)
         self.text, self.title_chars, self.truncated = "", 0, False
+        self.text_source = "feed"
 
     def result(self, status: str, lang: str | None = None, **fields) -> Extraction:
         return Extraction(
@@ -211,6 +219,7 @@ class _Job:
             extractor_version=EXTRACTOR_VERSION,
             truncated=self.truncated,
             content_hash=self.content_hash,
+            text_source=self.text_source,
             **fields,
         )
 

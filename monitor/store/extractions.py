@@ -31,11 +31,13 @@ _COLUMNS = [
     "effective_precision",
     "truncated",
     "evidence",
+    "text_source",
 ]
 _CHILD_TABLES = ("item_platforms", "item_practices", "item_actions", "item_dates")
 _ITEMS = """
 SELECT i.id, i.feed, i.title, i.summary, i.content, i.url, i.published,
-    coalesce(i.language, f.language) AS language, i.content_hash, i.first_seen, i.first_poll
+    coalesce(i.language, f.language) AS language, i.content_hash, i.first_seen, i.first_poll,
+    i.page_text, i.page_status, i.page_etag, i.page_last_modified
 FROM items i
 LEFT JOIN feeds f ON f.name = i.feed
 LEFT JOIN extractions e ON e.item_id = i.id
@@ -70,6 +72,7 @@ def _values(extraction: Extraction) -> tuple:
         extraction.effective_precision,
         int(extraction.truncated),
         json.dumps(evidence_records(extraction), ensure_ascii=False),
+        extraction.text_source,
     )
 
 

@@ -9,7 +9,7 @@ from monitor.store.db import Database, chunks, utcnow
 
 _STORED_COLUMNS = (
     "id, feed, title, summary, content, url, published, language, content_hash, first_seen, "
-    "first_poll"
+    "first_poll, page_text, page_status, page_etag, page_last_modified"
 )
 
 
@@ -162,7 +162,7 @@ def _update_item(conn, item_id: int, item: Item, old_hash: str, now: str) -> Non
         """
         UPDATE items SET title = ?, summary = ?, content = ?, author = ?, updated = ?,
             language = coalesce(?, language), content_hash = ?, previous_hash = ?,
-            revision = revision + 1, last_changed = ?
+            revision = revision + 1, last_changed = ?, page_status = NULL
         WHERE id = ?
         """,
         (
@@ -194,6 +194,10 @@ def stored_item(row) -> StoredItem:
         content_hash=row["content_hash"],
         first_seen=row["first_seen"],
         first_poll=bool(row["first_poll"]),
+        page_text=row["page_text"],
+        page_status=row["page_status"],
+        page_etag=row["page_etag"],
+        page_last_modified=row["page_last_modified"],
     )
 
 

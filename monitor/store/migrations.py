@@ -241,11 +241,84 @@ ALTER TABLE extractions ADD COLUMN practice_terms TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE changes ADD COLUMN practice_terms TEXT NOT NULL DEFAULT '[]';
 """
 
+PAGES = """
+-- The article page of an item whose feed gives only a teaser (monitor/reader/pages.py).
+ALTER TABLE items ADD COLUMN page_text TEXT;
+ALTER TABLE items ADD COLUMN page_status TEXT;  -- ok, robots, refused, too_large, failed, short,
+                                                -- skipped; NULL while its page is due
+ALTER TABLE items ADD COLUMN page_url TEXT;      -- the final URL, after redirects
+ALTER TABLE items ADD COLUMN page_fetched_at TEXT;
+ALTER TABLE items ADD COLUMN page_error TEXT;
+ALTER TABLE items ADD COLUMN page_etag TEXT;
+ALTER TABLE items ADD COLUMN page_last_modified TEXT;
+CREATE INDEX items_page_status ON items(page_status);
+ALTER TABLE extractions ADD COLUMN text_source TEXT NOT NULL DEFAULT 'feed';  -- feed or page
+
+-- Full-text search covers the page text too.
+DROP TRIGGER items_ai;
+DROP TRIGGER items_ad;
+DROP TRIGGER items_au;
+DROP TABLE items_fts;
+CREATE VIRTUAL TABLE items_fts USING FTS5 (
+    title, summary, content, page_text, content="items",
+    tokenize='unicode61 remove_diacritics 2'
+);
+INSERT INTO items_fts (items_fts) VALUES ('rebuild');
+
+-- The articles view shows the page outcome and the text the extraction read.
+DROP VIEW articles;
+CREATE VIEW articles AS
+SELECT
+    items.id,
+    items.title,
+    items.feed,
+    items.language,
+    items.published,
+    items.url,
+    coalesce((
+        SELECT CASE
+            WHEN e.status != 'ok' THEN 'skipped: ' || e.status
+            WHEN e.enforcement_change THEN 'change'
+            ELSE 'no change'
+        END
+        FROM extractions e WHERE e.item_id = items.id
+    ), 'not extracted') AS decision,
+    (SELECT json_extract(e.platforms, '$[0]') FROM extractions e WHERE e.item_id = items.id)
+        AS platform,
+    (SELECT e.score FROM extractions e WHERE e.item_id = items.id) AS score,
+    coalesce((SELECT e.platforms FROM extractions e WHERE e.item_id = items.id), '[]')
+        AS platforms,
+    coalesce((SELECT e.practices FROM extractions e WHERE e.item_id = items.id), '[]')
+        AS practices,
+    coalesce((SELECT e.actions FROM extractions e WHERE e.item_id = items.id), '[]') AS actions,
+    (SELECT e.effective_date FROM extractions e WHERE e.item_id = items.id) AS effective_date,
+    (SELECT ci.change_id FROM change_items ci WHERE ci.item_id = items.id) AS change_id,
+    items.page_status,
+    (SELECT e.text_source FROM extractions e WHERE e.item_id = items.id) AS text_source
+FROM items;
+
+CREATE TRIGGER items_ai AFTER INSERT ON items BEGIN
+    INSERT INTO items_fts (rowid, title, summary, content, page_text)
+    VALUES (new.rowid, new.title, new.summary, new.content, new.page_text);
+END;
+CREATE TRIGGER items_ad AFTER DELETE ON items BEGIN
+    INSERT INTO items_fts (items_fts, rowid, title, summary, content, page_text)
+    VALUES ('delete', old.rowid, old.title, old.summary, old.content, old.page_text);
+END;
+CREATE TRIGGER items_au AFTER UPDATE OF title, summary, content, page_text ON items BEGIN
+    INSERT INTO items_fts (items_fts, rowid, title, summary, content, page_text)
+    VALUES ('delete', old.rowid, old.title, old.summary, old.content, old.page_text);
+    INSERT INTO items_fts (rowid, title, summary, content, page_text)
+    VALUES (new.rowid, new.title, new.summary, new.content, new.page_text);
+END;
+"""
+
 # (name, SQL), in order; the missing ones run with their schema_migrations rows in one transaction.
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", INITIAL),
     ("002_browse_views", BROWSE_VIEWS),
     ("003_practice_terms", PRACTICE_TERMS),
+    ("004_pages", PAGES),
 ]
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from monitor import __version__
+from monitor.config.parse import Loader, Map, Validator
 from monitor.errors import ConfigError
 from monitor.models import FeedConfig
 from monitor.redact import redact_url
@@ -23,15 +24,15 @@ from monitor.redact import redact_url
 DEFAULT_USER_AGENT = (
     f"policy-monitor/{__version__} (+https://github.com/policy-monitor/policy-monitor)"
 )
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2}
-_SIZE_UNITS["gib"] = 1024**3
 _LANG = re.compile(r"^[a-z]{2,3}$")
 
 FEED_KEYS = {"name", "url", "language", "interval", "enabled", "tags", "timeout", "max_bytes"}
+FEED_KEYS |= {"full_text"}
 DEFAULT_KEYS = {"interval", "timeout", "max_bytes", "user_agent", "concurrency", "max_backoff"}
+DEFAULT_KEYS |= {"full_text"}
+PAGE_KEYS = {"min_chars", "host_delay", "timeout", "max_bytes", "retries", "allow_private"}
+PAGE_KEYS |= {"allow_hosts", "workers"}
+FULL_TEXT = ("auto", "always", "never")
 ALERT_KEYS = {
     "webhook_env",
     "min_score",
@@ -42,7 +43,7 @@ ALERT_KEYS = {
     "rate_limit",
     "group_window",
 }
-TOP_KEYS = {"defaults", "feeds", "alerts"}
+TOP_KEYS = {"defaults", "feeds", "alerts", "pages"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,21 @@ class Defaults:
     user_agent: str = DEFAULT_USER_AGENT
     concurrency: int = 8
     max_backoff: float = 86400.0  # a failing feed is retried at least once a day
+    full_text: str = "auto"  # read the article page: auto (teasers), always, never
+
+
+@dataclass(frozen=True)
+class PagesConfig:
+    """How article pages are read (``pages:`` in feeds.yaml)."""
+
+    min_chars: int = 600  # auto: a feed text shorter than this is a teaser
+    host_delay: float = 2.0  # seconds between two requests to one host
+    timeout: float = 20.0
+    max_bytes: int = 5 * 1000 * 1000
+    retries: int = 2  # a timeout, 5xx or connection error is tried again this often
+    allow_private: bool = False  # pages on loopback, private or link-local addresses
+    allow_hosts: tuple[str, ...] = ()  # host names allowed on such addresses (an intranet)
+    workers: int = 4  # hosts read at once
 
 
 @dataclass(frozen=True)
@@ -74,6 +90,7 @@ class Config:
     feeds: tuple[FeedConfig, ...]
     defaults: Defaults = Defaults()
     alerts: AlertsConfig = AlertsConfig()
+    pages: PagesConfig = PagesConfig()
 
     def feed(self, name: str) -> FeedConfig:
         for feed in self.feeds:
@@ -92,96 +109,8 @@ class Config:
         return (*(f.url for f in self.feeds), *filter(None, [self.alerts.webhook_url]))
 
 
-def parse_duration(value: Any) -> float:
-    """``90``, ``"30s"``, ``"15m"``, ``"1h"``, ``"3d"`` -> seconds. Raises ValueError."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, int | float):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(value)
-        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
-    if seconds <= 0:
-        raise ValueError(value)
-    return seconds
-
-
-def parse_size(value: Any) -> int:
-    """``1000000``, ``"10MB"``, ``"512KiB"`` -> bytes. Raises ValueError."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, int):
-        size = value
-    else:
-        match = _SIZE.match(str(value))
-        if not match:
-            raise ValueError(value)
-        size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
-    if size <= 0:
-        raise ValueError(value)
-    return size
-
-
-class _Loader(yaml.SafeLoader):
-    """A SafeLoader that remembers the line of every mapping and of each of its keys."""
-
-
-class _Map(dict):
-    line: int = 0
-    key_lines: dict[str, int]
-
-
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    mapping = _Map(loader.construct_mapping(node, deep=True))
-    mapping.line = node.start_mark.line + 1
-    mapping.key_lines = {
-        str(key.value): key.start_mark.line + 1 for key, _ in node.value if hasattr(key, "value")
-    }
-    return mapping
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-
-
-class _Validator:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, where: Any, message: str, key: str | None = None, feed: str | None = None):
-        line = getattr(where, "line", 0)
-        if key is not None and isinstance(where, _Map):
-            line = where.key_lines.get(key, line)
-        place = f"{self.path}:{line}" if line else str(self.path)
-        who = f" feed {feed!r}" if feed else ""
-        what = f" field {key!r}" if key else ""
-        raise ConfigError(f"{place}:{who}{what}: {message}".replace(": :", ":"))
-
-    def check_keys(self, mapping: Any, allowed: set[str], context: str, feed: str | None = None):
-        if not isinstance(mapping, dict):
-            self.fail(mapping, f"{context} must be a mapping, got {type(mapping).__name__}")
-        for key in mapping:
-            if key not in allowed:
-                hint = ", ".join(sorted(allowed))
-                self.fail(mapping, f"unknown key in {context} (allowed: {hint})", str(key), feed)
-
-    def duration(self, mapping: _Map, key: str, default: float, feed: str | None = None) -> float:
-        if key not in mapping:
-            return default
-        try:
-            return parse_duration(mapping[key])
-        except ValueError:
-            msg = f"bad duration {mapping[key]!r}; write it like 90s, 15m, 1h or 3d"
-            self.fail(mapping, msg, key, feed)
-
-    def size(self, mapping: _Map, key: str, default: int, feed: str | None = None) -> int:
-        if key not in mapping:
-            return default
-        try:
-            return parse_size(mapping[key])
-        except ValueError:
-            self.fail(mapping, f"bad size {mapping[key]!r}; write it like 10MB", key, feed)
+class _Validator(Validator):
+    """The checks of feeds.yaml's sections."""
 
     def defaults(self, raw: Any) -> Defaults:
         if raw is None:
@@ -201,6 +130,7 @@ class _Validator:
             user_agent=user_agent,
             concurrency=concurrency,
             max_backoff=self.duration(raw, "max_backoff", base.max_backoff),
+            full_text=self.choice(raw, "full_text", FULL_TEXT, base.full_text),
         )
 
     def feed(self, raw: Any, index: int, defaults: Defaults, base_dir: Path) -> FeedConfig:
@@ -239,9 +169,10 @@ class _Validator:
             timeout=self.duration(raw, "timeout", defaults.timeout, name),
             max_bytes=self.size(raw, "max_bytes", defaults.max_bytes, name),
             user_agent=defaults.user_agent,
+            full_text=self.choice(raw, "full_text", FULL_TEXT, defaults.full_text, name),
         )
 
-    def url(self, raw: _Map, url: str, name: str, base_dir: Path) -> str:
+    def url(self, raw: Map, url: str, name: str, base_dir: Path) -> str:
         scheme = urlsplit(url).scheme.lower()
         if scheme in ("http", "https"):
             if not urlsplit(url).netloc:
@@ -256,9 +187,25 @@ class _Validator:
             raw, f"unsupported scheme {scheme!r}: use http, https or a file path", "url", name
         )
 
+    def pages(self, raw: Any) -> PagesConfig:
+        if raw is None:
+            return PagesConfig()
+        self.check_keys(raw, PAGE_KEYS, "pages")
+        base = PagesConfig()
+        return PagesConfig(
+            min_chars=self.number(raw, "min_chars", base.min_chars, 0, whole=True),
+            host_delay=self.duration(raw, "host_delay", base.host_delay),
+            timeout=self.duration(raw, "timeout", base.timeout),
+            max_bytes=self.size(raw, "max_bytes", base.max_bytes),
+            retries=self.number(raw, "retries", base.retries, 0, 10, whole=True),
+            allow_private=self.flag(raw, "allow_private", base.allow_private),
+            allow_hosts=tuple(h.lower() for h in self.strings(raw, "allow_hosts")),
+            workers=self.number(raw, "workers", base.workers, 1, 64, whole=True),
+        )
+
     def alerts(self, raw: Any, environ: dict[str, str]) -> AlertsConfig:
         if raw is None:
-            raw = _Map()
+            raw = Map()
         self.check_keys(raw, ALERT_KEYS, "alerts")
         base = AlertsConfig()
         webhook_env = raw.get("webhook_env", base.webhook_env)
@@ -302,7 +249,7 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:
-        raw = yaml.load(text, Loader=_Loader)
+        raw = yaml.load(text, Loader=Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -327,4 +274,5 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
         seen[feed.name] = index
         feeds.append(feed)
     alerts = check.alerts(raw.get("alerts"), environ)
-    return Config(path=path, feeds=tuple(feeds), defaults=defaults, alerts=alerts)
+    pages = check.pages(raw.get("pages"))
+    return Config(path, tuple(feeds), defaults, alerts, pages)

@@ -1,7 +1,9 @@
-"""The one readable path: fetch, parse, store, extract, group, record the feed's state.
+"""The one readable path: fetch, parse, store, read pages, extract, group, record the feed's state.
 
-Only this module chains the stages. Every failure is contained to its feed (or its item, inside
-extraction), recorded on the feed row and logged once.
+Only this package chains the stages: ``Pipeline`` here (feeds), ``pages.PageStage`` (article
+pages, off the polling path) and ``reprocess`` (extracting stored items again). Every failure
+is contained to its feed (or its item, inside extraction), recorded on the feed row and logged
+once.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
@@ -21,6 +23,8 @@ import httpx
 from monitor.config import AlertsConfig, Config
 from monitor.errors import FetchError, ParseError
 from monitor.models import FeedConfig, FeedState, StoredItem
+from monitor.pipeline.pages import PageStage
+from monitor.pipeline.reprocess import REEXTRACT_BATCH, reextract, reprocess_items
 from monitor.reader import Read, make_client, read_feed
 from monitor.reader.fetcher import DEADLINE_FACTOR
 from monitor.reader.pool import ReaderDied, ReaderPool
@@ -30,7 +34,14 @@ from monitor.store.items import save_items
 
 log = logging.getLogger(__name__)
 
-REEXTRACT_BATCH = 64  # items per transaction when re-extracting
+__all__ = [
+    "REEXTRACT_BATCH",
+    "Pipeline",
+    "PollReport",
+    "default_reader_processes",
+    "reextract",
+    "reprocess_items",
+]
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,7 @@ class Pipeline:
         defaults = config.defaults
         self._pool = None
         self.client = None
+        self.pages = PageStage(config, db, self.process_items) if extractor else None
         if reader_processes:
             threads = -(-defaults.concurrency // reader_processes)  # ceiling division
             self._pool = ReaderPool(reader_processes, threads, defaults.user_agent)
@@ -105,6 +117,8 @@ class Pipeline:
         return self._pool.pids if self._pool is not None else []
 
     def close(self) -> None:
+        if self.pages is not None:
+            self.pages.close()
         if self.client is not None:
             self.client.close()
         if self._pool is not None:
@@ -242,7 +256,7 @@ class Pipeline:
                 parsed.link,
                 parsed.warning,
             )
-        self.process_items([*saved.new, *saved.updated])
+        self.process_items(self._route(feed, [*saved.new, *saved.updated]))
         return PollReport(
             feed.name,
             str(result.status),
@@ -250,6 +264,14 @@ class Pipeline:
             updated=len(saved.updated),
             warning=parsed.warning,
         )
+
+    def _route(self, feed: FeedConfig, items: Sequence[StoredItem]) -> list[StoredItem]:
+        """The items to extract now; the others wait for their page."""
+        return self.pages.route(feed, items) if self.pages is not None else list(items)
+
+    def wait_for_pages(self, timeout: float | None = None) -> bool:
+        """For a one-shot poll: until the pages it queued are read or have failed."""
+        return self.pages is None or self.pages.wait(timeout)
 
     def process_items(self, items: Sequence[StoredItem]) -> int:
         """Extract stored items, save their extractions and group them into changes."""
@@ -261,46 +283,21 @@ class Pipeline:
         return len(extractions)
 
     def process_backlog(self) -> int:
-        """Extract what a crash or an extractor upgrade left unextracted."""
+        """Extract what a crash or an extractor upgrade left unextracted; queue again the
+        pages a stop left unread."""
         if self.extractor is None:
             return 0
         from monitor.store.extractions import items_to_extract
 
-        return self.process_items(items_to_extract(self.db))
-
-
-def reprocess_items(
-    db: Database, extractor, settings: AlertsConfig, since: str | None = None, progress=None
-) -> tuple[int, int]:
-    """Extract stored items again, then regroup every change as a first run would.
-
-    Idempotent, and never re-alerts a change that was already sent (see ``rebuild_changes``).
-    Returns (items re-extracted, changes after regrouping).
-    """
-    from monitor.changes import rebuild_changes
-
-    count = reextract(db, extractor, since, progress)
-    return count, rebuild_changes(db, settings)
-
-
-def reextract(
-    db: Database,
-    extractor,
-    since: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Extract every stored item again (published >= ``since`` when given) and save the
-    results, a batch per transaction. ``progress(done_in_batch, total)`` is called after each
-    batch. Returns the number of items extracted. Running it twice stores identical rows."""
-    from monitor.store.extractions import items_to_extract, save_extractions
-
-    items = items_to_extract(db, since=since, all_items=True)
-    for start in range(0, len(items), REEXTRACT_BATCH):
-        batch = items[start : start + REEXTRACT_BATCH]
-        save_extractions(db, extractor.extract_items(batch, batch_size=REEXTRACT_BATCH))
-        if progress is not None:
-            progress(len(batch), len(items))
-    return len(items)
+        by_feed: dict[str, list[StoredItem]] = {}
+        for item in items_to_extract(self.db):
+            by_feed.setdefault(item.feed, []).append(item)
+        names = {f.name: f for f in self.config.feeds}
+        count = 0
+        for name, items in by_feed.items():
+            feed = names.get(name) or FeedConfig(name=name, url="", full_text="never")
+            count += self.process_items(self._route(feed, items))
+        return count
 
 
 def default_reader_processes() -> int:
