@@ -194,7 +194,7 @@ class _Validator(Validator):
         base = PagesConfig()
         return PagesConfig(
             min_chars=self.number(raw, "min_chars", base.min_chars, 0, whole=True),
-            host_delay=self.duration(raw, "host_delay", base.host_delay),
+            host_delay=self.duration(raw, "host_delay", base.host_delay, zero=True),
             timeout=self.duration(raw, "timeout", base.timeout),
             max_bytes=self.size(raw, "max_bytes", base.max_bytes),
             retries=self.number(raw, "retries", base.retries, 0, 10, whole=True),

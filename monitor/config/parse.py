@@ -18,7 +18,7 @@ _SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "m
 _SIZE_UNITS["gib"] = 1024**3
 
 
-def parse_duration(value: Any) -> float:
+def parse_duration(value: Any, allow_zero: bool = False) -> float:
     """``90``, ``"30s"``, ``"15m"``, ``"1h"``, ``"3d"`` -> seconds. Raises ValueError."""
     if isinstance(value, bool):
         raise ValueError(value)
@@ -29,7 +29,7 @@ def parse_duration(value: Any) -> float:
         if not match:
             raise ValueError(value)
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError(value)
     return seconds
 
@@ -94,11 +94,13 @@ class Validator:
                 hint = ", ".join(sorted(allowed))
                 self.fail(mapping, f"unknown key in {context} (allowed: {hint})", str(key), feed)
 
-    def duration(self, mapping: Map, key: str, default: float, feed: str | None = None) -> float:
+    def duration(
+        self, mapping: Map, key: str, default: float, feed: str | None = None, zero=False
+    ) -> float:
         if key not in mapping:
             return default
         try:
-            return parse_duration(mapping[key])
+            return parse_duration(mapping[key], allow_zero=zero)
         except ValueError:
             msg = f"bad duration {mapping[key]!r}; write it like 90s, 15m, 1h or 3d"
             self.fail(mapping, msg, key, feed)

@@ -179,12 +179,20 @@ class Extractor:
 def _item_job(item: StoredItem) -> _Job:
     """A stored item's job: its page's text when the page was read, else the feed's."""
     if item.page_status == "ok" and item.page_text:
-        parts = (item.page_text,)
+        parts = (_without_title(item.page_text, item.title),)
         job = _Job(item.id, item.content_hash, item.title, parts, item.language, item.published)
         job.text_source = "page"
         return job
     parts = (item.summary, item.content)
     return _Job(item.id, item.content_hash, item.title, parts, item.language, item.published)
+
+
+def _without_title(page_text: str, title: str) -> str:
+    """A page's main text without its headline when that repeats the item's title (the title
+    is analysed already; twice, it would push the lead a sentence down)."""
+    first, _, rest = page_text.partition("\n")
+    same = " ".join(first.split()).casefold() == " ".join((title or "").split()).casefold()
+    return rest.lstrip("\n") if same and rest.strip() else page_text
 
 
 def _record_job(record: Mapping[str, Any]) -> _Job:
