@@ -93,10 +93,12 @@ def dev_evaluation():
 def test_dev_set_meets_the_quality_targets(dev_evaluation):
     report = dev_evaluation.report
     assert report["articles"] == 60
+    # the targets of the extraction (issue 10): dev keeps change F1 >= 0.95; its fields are
+    # held to what the locked test split must reach
     assert report["enforcement_change"]["f1"] >= 0.95
-    assert report["platforms"]["f1"] >= 0.95
-    assert report["practices"]["f1"] >= 0.85
-    assert report["actions"]["f1"] >= 0.85
+    assert report["platforms"]["f1"] >= 0.90
+    assert report["practices"]["f1"] >= 0.80
+    assert report["actions"]["f1"] >= 0.75
     assert report["effective_date"]["accuracy"] >= 0.85
 
 

@@ -23,8 +23,11 @@ TEASERS = {  # page -> the feed's teaser of it (the date and the steps are only 
 }
 
 
+PUBLISHED = datetime(2025, 11, 12, 9, 0, tzinfo=UTC)  # the day the fixture pages were "written"
+
+
 def rss(base: str, pages: dict[str, tuple[str, str]], prefix: str = "") -> str:
-    now = format_datetime(datetime.now(UTC))
+    now = format_datetime(PUBLISHED)
     items = "".join(
         f"<item><title>{escape(title)}</title><link>{base}/{page}</link>"
         f"<guid>{prefix}{page}</guid><pubDate>{now}</pubDate>"

@@ -39,6 +39,9 @@ def test_training_is_deterministic(trained, tmp_path):
     again = tmp_path / "again.json"
     assert train_to(again).exit_code == 0
     assert again.read_bytes() == path.read_bytes()
+    for lang in ("de", "en"):  # the lemma tables written beside the weights, byte for byte
+        table = f"lemmas_{lang}.json.gz"
+        assert (tmp_path / table).read_bytes() == (path.parent / table).read_bytes()
 
 
 def test_the_report_gives_out_of_fold_figures_and_a_calibration_table(trained):
@@ -87,5 +90,11 @@ def test_the_test_split_is_refused_before_it_is_read(tmp_path):
 
 def test_the_shipped_model_was_trained_on_the_training_corpora_only():
     info = load_models().info
-    assert set(info["corpora"]) == {"train.jsonl", "background.jsonl", "holdout.jsonl", "dev.jsonl"}
+    assert set(info["corpora"]) == {
+        "train.jsonl",
+        "train_extra.jsonl",
+        "background.jsonl",
+        "holdout.jsonl",
+        "dev.jsonl",
+    }
     assert "test.jsonl" not in info["corpora"]

@@ -211,14 +211,13 @@ def _events_line(events: dict[str, Any] | None) -> str:
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the weights (default: the package's data/model.json).",
+    help="Where to write the weights, the lemma tables beside them (default: the package's data).",
 )
 @click.option("--no-teasers", is_flag=True, help="Do not also learn each article as a teaser.")
 @click.option("--json", "as_json", is_flag=True, help="Print the training report as JSON.")
 @global_options
 def train(corpora, out, no_teasers: bool, as_json: bool) -> None:
     """Learn the extraction's weights from labelled corpora (deterministic, fixed seed)."""
-    from monitor.extract import Extractor
     from monitor.extract.model import MODEL_FILE, save_models
     from monitor.extract.train import default_corpora
     from monitor.extract.train import train as learn
@@ -228,12 +227,13 @@ def train(corpora, out, no_teasers: bool, as_json: bool) -> None:
     if missing:
         click.echo(f"error: corpus not found: {', '.join(missing)}", err=True)
         sys.exit(2)
+    target = out or MODEL_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        models, report = learn(paths, Extractor().read_records, teasers=not no_teasers)
+        models, report = learn(paths, target.parent, teasers=not no_teasers)
     except (ValueError, KeyError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    target = out or MODEL_FILE
     save_models(models, target)
     if as_json:
         _echo_json(report)
@@ -251,7 +251,8 @@ def train(corpora, out, no_teasers: bool, as_json: bool) -> None:
             f"{name}: threshold {part['threshold']:.2f}, out of fold {part['out_of_fold']:.3f} "
             f"({part['examples']} candidates)"
         )
-    click.echo(f"weights written to {target}")
+    tables = ", ".join(f"{lang} {n} forms" for lang, n in report["lemmas"].items())
+    click.echo(f"weights written to {target}; lemma tables ({tables}) beside it")
 
 
 COMMANDS = [extract, reprocess, eval_, train]

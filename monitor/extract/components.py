@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 
 import numpy
 from spacy.attrs import LEMMA, ORTH
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.pipeline import Lemmatizer
 from spacy.tokens import Doc
 
+from monitor.extract.lemmas import SHIPPED, lemma_table
 from monitor.extract.lexicon import DATA_DIR, Lexicon, load_lexicon
 
 Doc.set_extension("policy_hits", default=None, force=True)
@@ -25,26 +26,24 @@ GAPS = {"*": 3, "**": 8}  # how many tokens `*` and `**` in a lemma phrase may s
 HYPHENATED = re.compile(r"[^\s\-–]+(?:-[^\s\-–]*)+")
 
 
-@Language.factory(
-    "policy_lemmatizer",
-    assigns=["token.lemma"],
-    default_config={"mode": "lookup", "overwrite": False},
-)
-def make_policy_lemmatizer(nlp: Language, name: str, mode: str, overwrite: bool):
-    return LowerLookupLemmatizer(nlp.vocab, None, name, mode=mode, overwrite=overwrite)
+@Language.factory("policy_lemmatizer", assigns=["token.lemma"], default_config={"source": SHIPPED})
+def make_policy_lemmatizer(nlp: Language, name: str, source: str):
+    return LowerLookupLemmatizer(lemma_table(nlp.lang, source))
 
 
-class LowerLookupLemmatizer(Lemmatizer):
-    """spaCy's lookup lemmatizer (tables of spacy-lookups-data), made case-insensitive.
+class LowerLookupLemmatizer:
+    """A case-insensitive lookup lemmatizer over a table of ``monitor.extract.lemmas``.
 
     The tables are case-sensitive: ``Accounts`` and a sentence-initial ``Verboten`` are not in
     them. A word missing from the table is looked up lower-cased, and every lemma is stored
     lower-cased, so patterns match wherever the word stands. Lemmas are cached per word form.
     """
 
+    def __init__(self, table: Mapping[str, str]) -> None:
+        self.table = table
+        self._by_orth: dict[int, int] = {}
+
     def __call__(self, doc: Doc) -> Doc:
-        if not hasattr(self, "_by_orth"):
-            self._by_orth: dict[int, int] = {}
         by_orth = self._by_orth
         orths = doc.to_array(ORTH).tolist()
         lemmas = [by_orth.get(orth) or self._lemma(doc.vocab, orth) for orth in orths]
@@ -53,10 +52,7 @@ class LowerLookupLemmatizer(Lemmatizer):
 
     def _lemma(self, vocab, orth: int) -> int:
         text = vocab.strings[orth]
-        table = self.lookups.get_table("lemma_lookup")
-        found = table.get(text) or table.get(text.lower()) or text
-        if isinstance(found, list):
-            found = found[0]
+        found = self.table.get(text) or self.table.get(text.lower()) or text
         lemma = self._by_orth[orth] = vocab.strings.add(found.lower())
         return lemma
 

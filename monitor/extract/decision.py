@@ -102,11 +102,12 @@ def decide(article: Article, models: Models) -> Decision:
     practices = _kept(
         _ranked(models.practice, practice_candidates(article)), models.threshold("practice")
     )
+    found = action_candidates(article)
     actions = _kept(
-        _ranked(models.action, action_candidates(article)),
+        [(a, p) for a, p in _ranked(models.action, found) if not _background(found[a])],
         models.threshold("action"),
         at_least_one=change,
-    )
+    ) or _kept(_ranked(models.action, found), models.threshold("action"), at_least_one=change)
     effective = _effective(article, models)
     terms = (
         practice_terms(article, practices, models.term, models.threshold("term")) if change else ()
@@ -133,6 +134,14 @@ def _covered(article: Article) -> list[str]:
         if "coverage" in s.cues and (s.actions or "enforcement" in s.cues)
         for name, _ in s.subjects
     ]
+
+
+def _background(features: Features) -> bool:
+    """A step named only in sentences about another platform ("Facebook had suspended accounts")
+    or only in the past ("in 2019, accounts were suspended"): background, not a step of this
+    change. A rule of sentence structure that the
+    corpus shows too rarely for the action model to learn it."""
+    return bool(features.get("only_other_platform") or features.get("only_old"))
 
 
 def _ranked(model, candidates: dict[str, Features]) -> list[tuple[str, float]]:

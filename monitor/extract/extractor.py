@@ -21,6 +21,7 @@ from monitor.extract.dates import find_dates
 from monitor.extract.decision import decide
 from monitor.extract.features import Article
 from monitor.extract.language import detect_language
+from monitor.extract.lemmas import SHIPPED
 from monitor.extract.lexicon import load_lexicon, supported_languages
 from monitor.extract.model import Models, load_models
 from monitor.extract.nlp import build_pipeline
@@ -85,10 +86,14 @@ class Extractor:
     """
 
     def __init__(
-        self, languages: Sequence[str] | None = None, models: Models | None = None
+        self,
+        languages: Sequence[str] | None = None,
+        models: Models | None = None,
+        lemmas: str = SHIPPED,
     ) -> None:
         self.languages = tuple(languages or supported_languages())
         self._models = models
+        self.lemmas = lemmas  # the shipped lemma tables, or the full ones (training)
         self._pipelines: dict[str, Language] = {}
 
     @property
@@ -100,7 +105,7 @@ class Extractor:
 
     def pipeline(self, lang: str) -> Language:
         if lang not in self._pipelines:
-            self._pipelines[lang] = build_pipeline(lang)
+            self._pipelines[lang] = build_pipeline(lang, lemmas=self.lemmas)
         return self._pipelines[lang]
 
     def extract_text(

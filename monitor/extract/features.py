@@ -232,6 +232,7 @@ def practice_candidates(article: Article) -> dict[str, Features]:
 
 
 CROSSED = ("absent", "in_T", "in_L", "with_frame", "mod_clean", "with_risk_step", "next_to_frame")
+CROSSED += ("only_other_platform", "only_old_or_doubt")
 
 
 def action_candidates(article: Article) -> dict[str, Features]:
@@ -252,15 +253,27 @@ def action_candidates(article: Article) -> dict[str, Features]:
     return out
 
 
+def _top_platform(article: Article) -> str | None:
+    """The candidate subject named most often (first named on a tie)."""
+    counts: Counter[str] = Counter(n for s in article.sentences for n, _ in s.subjects)
+    return counts.most_common(1)[0][0] if counts else None
+
+
 def _term_candidates(article: Article, attr: str) -> dict[str, Features]:
     stats: dict[str, Counter[str]] = {}
     frames = [i for i, s in enumerate(article.sentences) if "frame" in s.kinds]
     authority = any("authority" in s.cues for s in article.sentences)
+    top = _top_platform(article)
     for i, s in enumerate(article.sentences):
         kinds, mod = s.kinds, s.mod
+        others = bool(s.named) and top not in s.named  # about another platform only
         for key, starts in getattr(s, attr).items():
             c = stats.setdefault(key, Counter())
             c["count"] += len(starts)
+            c["sentences"] += 1
+            c["other_platform"] += others
+            c["old_or_doubt"] += mod in ("old", "doubt", "back")
+            c["old"] += mod == "old"
             c[f"in_{article.zone(s)}"] = 1
             c[f"mod_{mod}"] += 1
             for kind in ("frame", "frame_prac", "subj", "prac", "risk_step", "step_time", "auth"):
@@ -280,6 +293,12 @@ def _term_candidates(article: Article, attr: str) -> dict[str, Features]:
         f["share"] = c["count"] / total
         f["first_sentence"] = 1.0 / c["c_first"]
         f["authority_in_text"] = float(authority)
+        if c["other_platform"] == c["sentences"]:
+            f["only_other_platform"] = 1.0  # "Facebook had suspended accounts last year"
+        if c["old_or_doubt"] == c["sentences"]:
+            f["only_old_or_doubt"] = 1.0
+        if c["old"] == c["sentences"]:
+            f["only_old"] = 1.0  # "in 2019, accounts were suspended in a similar purge"
         f["n_found"] = math.log1p(len(stats))
         out[key] = f
     return out

@@ -17,6 +17,7 @@ from monitor.extract.sentences import Sentence
 
 MAX_WORDS = 4
 MAX_TERMS = 2
+FLOOR = 0.1  # the best chunk is kept down to this probability: a change names its conduct
 STEM = 6
 # fmt: off
 FUNCTION_WORDS = {
@@ -90,8 +91,8 @@ def practice_terms(article: Article, practices: tuple[str, ...], model, threshol
     )
     chosen: list[str] = []
     stems: set[str] = set()
-    for p, text in scored:
-        if p < threshold or len(chosen) >= MAX_TERMS:
+    for rank, (p, text) in enumerate(scored):
+        if (p < threshold and not (rank == 0 and p >= FLOOR)) or len(chosen) >= MAX_TERMS:
             break
         own = {stem(w) for w in text.split()}
         if own & stems:

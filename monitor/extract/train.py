@@ -19,12 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from monitor.extract.decision import resolve_companies
+from monitor.extract.extractor import Extractor
 from monitor.extract.features import (
     Article,
     Features,
@@ -34,7 +35,10 @@ from monitor.extract.features import (
     platform_candidates,
     practice_candidates,
 )
+from monitor.extract.lemmas import FULL, write_shipped
+from monitor.extract.lexicon import load_lexicon, supported_languages
 from monitor.extract.model import MODELS, LinearModel, Models
+from monitor.extract.nlp import build_pipeline
 from monitor.extract.terms import stem, term_candidates
 from monitor.extract.version import EXTRACTOR_VERSION
 
@@ -44,6 +48,7 @@ SEED = 20261130
 ROOT = Path(__file__).resolve().parents[2]
 CORPORA = (  # relative to the repository: the package is trained in a checkout
     "bench/data/train.jsonl",
+    "bench/data/train_extra.jsonl",
     "bench/data/background.jsonl",
     "bench/data/holdout.jsonl",
     "../shared/corpus/dev.jsonl",
@@ -54,6 +59,7 @@ C = {"decision": 0.5, "platform": 1.0, "practice": 1.0, "action": 1.0, "date": 1
 # Everyday news (bench/data/background.jsonl) teaches what is no change at all; weighted down so
 # that its many easy negatives do not outvote the hard ones of the labelled corpus.
 BACKGROUND_WEIGHT = 0.2
+PRUNE = 0.02  # weights smaller than this are not shipped
 THRESHOLD_GRID = [round(0.05 * i, 2) for i in range(2, 19)]
 
 
@@ -158,7 +164,11 @@ def fit(examples: Sequence[Example], c: float) -> LinearModel:
     regression = LogisticRegression(C=c, solver="liblinear", random_state=SEED, max_iter=1000)
     regression.fit(matrix, labels, sample_weight=[e.weight for e in examples])
     names = vectorizer.get_feature_names_out()
-    weights = {str(name): float(w) for name, w in zip(names, regression.coef_[0], strict=True) if w}
+    weights = {  # the smallest weights change no decision: left out, the model is much smaller
+        str(name): float(w)
+        for name, w in zip(names, regression.coef_[0], strict=True)
+        if abs(w) >= PRUNE
+    }
     return LinearModel(float(regression.intercept_[0]), weights)
 
 
@@ -241,22 +251,25 @@ def corpus_digest(paths: Sequence[Path]) -> dict[str, str]:
 
 
 def train(
-    paths: Sequence[Path],
-    read: Callable[[Sequence[dict[str, Any]]], list[Article | None]],
-    teasers: bool = True,
+    paths: Sequence[Path], out_dir: Path, teasers: bool = True
 ) -> tuple[Models, dict[str, Any]]:
-    """Weights and thresholds from the labelled corpora at ``paths``; and a report of the
-    out-of-fold figures. ``read`` analyses records into articles (``Extractor.read_records``)."""
+    """Weights and thresholds from the labelled corpora at ``paths``, and a report of the
+    out-of-fold figures. Writes the lemma tables the extraction needs into ``out_dir`` first
+    (``lemmas.py``): every lemma of the corpora and of the lexicon, so that reading the corpora
+    with them gives the lemmas the full tables give."""
     if any(Path(p).stem == "test" for p in paths):  # checked before anything is read
         raise ValueError("the locked test split is never trained on")
     records = []
     for path in paths:
         with open(path, encoding="utf-8") as fh:
             records += [json.loads(line) for line in fh if line.strip()]
+    report: dict[str, Any] = {"lemmas": write_lemma_tables(records, out_dir)}
     if teasers:
         records += [teaser(r) for r in records if len(r.get("text") or "") > TEASER_CHARS]
+    read = Extractor(lemmas=str(out_dir)).read_records
     data = build_dataset(records, read(records))
-    fitted, thresholds, report = {}, {"decision": 0.5}, {"gold_without_candidate": data.gold_only}
+    fitted, thresholds = {}, {"decision": 0.5}
+    report["gold_without_candidate"] = data.gold_only
     for name in MODELS:
         examples = data.examples[name]
         fitted[name] = fit(examples, C[name])
@@ -281,6 +294,22 @@ def train(
         "teasers": teasers,
     }
     return Models(**fitted, thresholds=thresholds, info=info), report
+
+
+def write_lemma_tables(records: Sequence[dict[str, Any]], out_dir: Path) -> dict[str, int]:
+    """The lemma tables for the languages of ``records``: the forms whose lemma occurs in the
+    records or in the lexicon (lemmatised with the full tables). Returns forms per language."""
+    written = {}
+    for lang in supported_languages():
+        nlp = build_pipeline(lang, lemmas=FULL)
+        lemmatize = nlp.get_pipe("policy_lemmatizer")
+        texts = [f"{r.get('title') or ''} {r.get('text') or ''}" for r in records]
+        texts = [t for t, r in zip(texts, records, strict=True) if r.get("lang") == lang]
+        texts += [" ".join(t.lemma + t.word) for t in load_lexicon(lang).terms]
+        docs = (lemmatize(doc) for doc in nlp.tokenizer.pipe(texts))
+        lemmas = {token.lemma_ for doc in docs for token in doc}
+        written[lang] = write_shipped(lang, lemmas, out_dir)
+    return written
 
 
 def _decision_report(examples: Sequence[Example], probabilities: Sequence[float]) -> dict:
