@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from monitor.alerts.routing import cluster_status, reminder_due, route_status
 from monitor.config import AlertsConfig
 from monitor.grouping import Cluster, Grouper, Member, day_number, platform_groups, score_events
 from monitor.models import Change, Extraction
@@ -29,29 +30,8 @@ __all__ = [
 ]
 
 _PRECISION_RANK = {"day": 3, "month": 2, "year": 1}
+ALERTED = ("pending", "sent", "digested")  # an alert in these states gets its reminders
 MAX_TERMS = 4  # practice terms a change shows (its sources say the conduct in their words)
-
-
-def member_status(member: Member, settings: AlertsConfig) -> str:
-    """The alert status one source would give its change: filtered, backfill or pending."""
-    wanted = {p.casefold() for p in settings.platforms}
-    practices = {p.casefold() for p in settings.practices}
-    if (
-        member.score < settings.min_score
-        or (wanted and not wanted & {p.casefold() for p in member.platforms})
-        or (practices and not practices & {p.casefold() for p in member.practices})
-    ):
-        return "filtered"
-    return "backfill" if member.backfill else "pending"
-
-
-def cluster_status(members: Iterable[Member], settings: AlertsConfig) -> str:
-    """The first source decides; a filtered change takes the status of the first that passes."""
-    status = None
-    for member in members:
-        if status is None or status == "filtered":
-            status = member_status(member, settings)
-    return status or "filtered"
 
 
 def _ranked(values: Iterable[str]) -> list[str]:
@@ -102,15 +82,16 @@ def summarize(members: Sequence[Member]) -> dict:
 
 
 def _member(facts: dict, settings: AlertsConfig) -> Member:
-    late = (day_number(facts["seen"]) - day_number(facts["published"])) * 86400 > settings.max_age
-    names = Member.__dataclass_fields__
-    return Member(
-        **{k: v for k, v in facts.items() if k in names}, backfill=facts["first_poll"] or late
-    )
+    age = (day_number(facts["seen"]) - day_number(facts["published"])) * 86400
+    names = set(Member.__dataclass_fields__) - {"age"}
+    return Member(**{k: v for k, v in facts.items() if k in names}, age=max(age, 0.0))
 
 
-def _change_status(alert_status: str) -> str:
-    return "backfill" if alert_status == "backfill" else "open"
+def _change_status(statuses: Iterable[str]) -> str:
+    """backfill when no route takes the change as news; open otherwise."""
+    statuses = set(statuses)
+    news = statuses - {"backfill", "filtered"}
+    return "backfill" if "backfill" in statuses and not news else "open"
 
 
 def _load_grouper(db: Database, settings: AlertsConfig, fresh: list[Member]) -> Grouper:
@@ -127,31 +108,89 @@ def _load_grouper(db: Database, settings: AlertsConfig, fresh: list[Member]) -> 
 
 
 def _refresh(db: Database, change_id: int, settings: AlertsConfig, joined: Member | None) -> None:
-    """Recompute a change row from its members; retire it when none is left."""
+    """Recompute a change row from its members; retire it when none is left. A route that had
+    filtered the change takes it when the joining source passes its filters."""
     members = [_member(f, settings) for _, f in store.load_member_facts(db, change_id)]
-    alert = outbox_store.load_alert(db, change_id)
-    status = alert.status if alert else None
     if not members:
-        if status == "sent":
+        if change_id in outbox_store.alerted_changes(db):
             store.withdraw_change(db, change_id)
         else:
             store.delete_change(db, change_id)
         return
     store.update_change(db, change_id, summarize(members))
-    if joined is not None and status == "filtered":
-        upgraded = member_status(joined, settings)
-        if upgraded != "filtered":
-            outbox_store.set_alert_status(db, change_id, upgraded)
-            store.set_change_status(db, change_id, _change_status(upgraded))
+    statuses = []
+    for route in settings.all_routes:
+        alert = outbox_store.load_alert(db, change_id, route.name)
+        if alert is None:
+            continue
+        if joined is not None and alert.status == "filtered":
+            upgraded = route_status(joined, route)
+            if upgraded != "filtered":
+                outbox_store.set_status(db, alert.id, upgraded)
+                alert = outbox_store.load_alert(db, change_id, route.name)
+        statuses.append(alert.status)
+    store.set_change_status(db, change_id, _change_status(statuses))
+    schedule_reminders(db, change_id, settings, utcnow())
 
 
 def _open_change(
-    db: Database, members: Sequence[Member], status: str, now: str, note: str | None = None
+    db: Database,
+    members: Sequence[Member],
+    settings: AlertsConfig,
+    now: str,
+    note: str | None = None,
+    status: str | None = None,
 ) -> int:
-    """Insert a change row for ``members`` and its alert row; returns the new change id."""
-    change_id = store.insert_change(db, summarize(members), _change_status(status))
-    outbox_store.insert_alert(db, change_id, status, now, note)
+    """Insert a change row for ``members``, its alert on every route (its own status there,
+    or ``status`` on all) and its reminders; returns the new change id."""
+    routes = settings.all_routes
+    statuses = {r.name: status or cluster_status(members, r) for r in routes}
+    change_id = store.insert_change(db, summarize(members), _change_status(statuses.values()))
+    for route in routes:
+        outbox_store.insert_alert(db, change_id, statuses[route.name], now, note, route=route.name)
+    schedule_reminders(db, change_id, settings, now)
     return change_id
+
+
+def schedule_reminders(db: Database, change_id: int, settings: AlertsConfig, now: str) -> None:
+    """Make a change's reminders agree with its effective date, on each route that takes it:
+    due ones are added (``stale`` when already due: no burst of late reminders), pending ones
+    move with the date, and are cancelled when the change loses its date or its alert."""
+    change = store.load_change(db, change_id)
+    for route in settings.all_routes:
+        alert = outbox_store.load_alert(db, change_id, route.name)
+        wanted: dict[int, str] = {}
+        if change is not None and alert is not None and alert.status in ALERTED:
+            for days in route.remind_before:
+                due = reminder_due(
+                    change.effective_date, change.effective_precision, days, settings.zone
+                )
+                if due is not None:
+                    wanted[days] = due
+        rows = outbox_store.load_alerts(db, change_id, kind="reminder", route=route.name)
+        existing = {r.remind_days: r for r in rows}
+        for days, due in wanted.items():
+            status = "pending" if due > now else "stale"
+            row = existing.get(days)
+            if row is None:
+                where = route.name
+                outbox_store.insert_alert(
+                    db,
+                    change_id,
+                    status,
+                    now,
+                    kind="reminder",
+                    route=where,
+                    due_at=due,
+                    remind_days=days,
+                )
+            elif row.status in ("pending", "stale", "cancelled") and row.due_at != due:
+                outbox_store.set_due(db, row.id, due)
+                outbox_store.set_status(db, row.id, status, "moved with the effective date")
+        for days, row in existing.items():
+            if days not in wanted and row.status == "pending":
+                why = "the change has no day or month to be reminded of"
+                outbox_store.set_status(db, row.id, "cancelled", why)
 
 
 def _update_linked(db: Database, ids: list[int], settings: AlertsConfig, now: str) -> list[Member]:
@@ -183,7 +222,7 @@ def _place_fresh(db: Database, fresh: list[Member], settings: AlertsConfig, now:
     for member in fresh:
         cluster = grouper.place(member)
         if cluster is None:
-            change_id = _open_change(db, [member], member_status(member, settings), now)
+            change_id = _open_change(db, [member], settings, now)
             opened.append(change_id)
             grouper.join(None, member, key=change_id)
         else:
@@ -252,8 +291,8 @@ def rebuild_changes(db: Database, settings: AlertsConfig) -> int:
     with db.transaction():
         grouper = _regroup(db, settings)
         old = {item: change for item, (change, _) in store.item_links(db).items()}
-        statuses = outbox_store.alert_statuses(db)
-        sent = {change for change, status in statuses.items() if status == "sent"}
+        known = outbox_store.changes_with_alerts(db)
+        sent = outbox_store.alerted_changes(db)
         keep = _inherited_ids(grouper.clusters, old, sent)
         clustered = {m.item_id for c in grouper.clusters for m in c.members}
         for item in set(old) - clustered:
@@ -261,16 +300,17 @@ def rebuild_changes(db: Database, settings: AlertsConfig) -> int:
         for cluster in grouper.clusters:
             change_id = keep.get(cluster.key)
             if change_id is None:
-                status, note = cluster_status(cluster.members, settings), None
+                status, note = None, None
                 alerted = sorted({old.get(m.item_id) for m in cluster.members} & sent)
                 if alerted:
                     status, note = "backfill", f"regrouped from already alerted change(s) {alerted}"
-                change_id = _open_change(db, cluster.members, status, now, note)
+                change_id = _open_change(db, cluster.members, settings, now, note, status)
             else:
                 store.update_change(db, change_id, summarize(cluster.members))
+                schedule_reminders(db, change_id, settings, now)
             for member in cluster.members:
                 store.link_item(db, member.item_id, change_id, member.fingerprint, now)
-        for change_id in set(statuses) - set(keep.values()):
+        for change_id in known - set(keep.values()):
             if store.load_change(db, change_id) is not None:
                 _refresh(db, change_id, settings, None)
         return len(grouper.clusters)

@@ -55,7 +55,8 @@ class Member:
     practice_terms: tuple[str, ...] = ()
     enforcement_change: bool = True
     score: float = 1.0
-    backfill: bool = False
+    first_poll: bool = False  # first seen on its feed's first poll: history
+    age: float = 0.0  # seconds from publication to first seen
     title: str = ""
     language: str | None = None
     seen: str = ""

@@ -206,10 +206,16 @@ class Change:
 
 @dataclass(frozen=True)
 class Alert:
-    """One outbox row: the message for one change."""
+    """One outbox row: a change's alert on a route, a reminder, or a route's daily digest."""
 
-    change_id: int
-    status: str  # pending, sent, failed, backfill
+    id: int
+    kind: str  # alert, reminder, digest
+    route: str
+    change_id: int | None
+    status: str  # pending, sent, failed, backfill, filtered, digested, cancelled, stale
     attempts: int
     next_attempt_at: str | None
     last_error: str | None
+    due_at: str | None = None
+    remind_days: int | None = None
+    digest_day: str | None = None

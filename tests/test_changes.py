@@ -114,7 +114,9 @@ def add_change_item(db: Database, guid: str, days_ago: float = 0.0, **fields) ->
 
 
 def alert_status(db: Database, change_id: int) -> str:
-    return db.query_one("SELECT status FROM alerts WHERE change_id = ?", (change_id,))[0]
+    return db.query_one(
+        "SELECT status FROM alerts WHERE kind = 'alert' AND change_id = ?", (change_id,)
+    )[0]
 
 
 def partition(labels: dict[int, object]) -> set[frozenset[int]]:
@@ -168,7 +170,7 @@ def test_assign_is_idempotent_and_a_later_report_joins(db):
     row = db.query_one("SELECT source_count, practices FROM changes")
     assert row["source_count"] == 2
     assert json.loads(row["practices"]) == ["bulk_messaging", "automated_messaging"]
-    assert db.query_one("SELECT count(*) FROM alerts")[0] == 1
+    assert db.query_one("SELECT count(*) FROM alerts WHERE kind = 'alert'")[0] == 1
 
 
 @pytest.mark.parametrize(
@@ -288,7 +290,9 @@ def test_reextraction_keeps_or_retires_the_change(db):
     assign_changes(db, [first, second], SETTINGS)
     assert db.query_one("SELECT count(*) FROM changes")[0] == 0  # never alerted: gone
     assert item_links(db) == {}
-    assert change.id not in {r[0] for r in db.query("SELECT change_id FROM alerts")}
+    assert change.id not in {
+        r[0] for r in db.query("SELECT change_id FROM alerts WHERE kind = 'alert'")
+    }
 
 
 def test_a_sent_change_that_loses_its_sources_is_withdrawn_not_deleted(db):
@@ -310,10 +314,16 @@ def test_rebuild_never_realerts_a_sent_change(db):
     # the extractor changes its mind about b: now another practice, so reprocess splits it off
     store_extraction(db, replace(b, practices=("scraping",)))
     assert rebuild_changes(db, SETTINGS) == 2
-    statuses = {r["change_id"]: (r["status"], r["note"]) for r in db.query("SELECT * FROM alerts")}
+    statuses = {
+        r["change_id"]: (r["status"], r["note"])
+        for r in db.query("SELECT * FROM alerts WHERE kind = 'alert'")
+    }
     assert statuses[change.id] == ("sent", None)
     (other,) = set(statuses) - {change.id}
     assert statuses[other][0] == "backfill"
     assert f"[{change.id}]" in statuses[other][1]
     assert rebuild_changes(db, SETTINGS) == 2  # and again: stable
-    assert db.query_one("SELECT count(*) FROM alerts WHERE status = 'pending'")[0] == 0
+    assert (
+        db.query_one("SELECT count(*) FROM alerts WHERE kind = 'alert' AND status = 'pending'")[0]
+        == 0
+    )

@@ -57,8 +57,11 @@ def test_changes_filters_by_platform_and_date(paths):
 
 
 def test_alerts_lists_the_outbox(paths):
-    result = run(paths, "alerts")
+    result = run(paths, "alerts", "--kind", "alert")
     assert result.exit_code == 0 and result.output.count("pending") == 2
+    assert result.output.count(" alert ") == 2 and result.output.count(" default ") == 2
+    reminders = run(paths, "alerts", "--kind", "reminder").output
+    assert reminders.count(" reminder ") == 2 and "2031-12-07 00:00" in reminders  # due at 0d
     assert "sent" not in run(paths, "alerts", "--status", "sent").output.split("\n", 2)[-1]
 
 
@@ -67,7 +70,8 @@ def test_alerts_send_without_webhook_shows_and_keeps_them(paths):
     assert result.exit_code == 0, result.output
     assert result.output.count("not sent to Slack (no webhook configured") == 2
     assert "They stay pending" in result.output
-    assert run(paths, "alerts", "--status", "pending").output.count("pending") == 2
+    listed = run(paths, "alerts", "--status", "pending", "--kind", "alert").output
+    assert listed.count("pending") == 2
 
 
 def test_alerts_send_delivers_and_reports(paths, httpserver):

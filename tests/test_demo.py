@@ -84,7 +84,7 @@ def test_backfill_does_not_alert(pipeline_for, db, httpserver):
         server.go_live()  # everything is there on the first poll
         pipeline = pipeline_for(server, httpserver.url_for(HOOK))
         pipeline.poll_feeds()
-    statuses = [r[0] for r in db.query("SELECT status FROM alerts")]
+    statuses = [r[0] for r in db.query("SELECT status FROM alerts WHERE kind = 'alert'")]
     assert statuses == ["backfill"] * 3
     assert dispatch_alerts(db, pipeline.config.alerts).sent == 0
     assert len(httpserver.log) == 0
@@ -105,8 +105,14 @@ def test_demo_runs_offline(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("not sent to Slack (no webhook configured") == 2
     assert "browse --open" in result.stdout  # it tells how to browse the result
-    assert scalar(demo_db, "SELECT count(*) FROM alerts WHERE status = 'pending'") == 2
-    assert scalar(demo_db, "SELECT count(*) FROM alerts WHERE status = 'backfill'") == 1
+    assert (
+        scalar(demo_db, "SELECT count(*) FROM alerts WHERE kind = 'alert' AND status = 'pending'")
+        == 2
+    )
+    assert (
+        scalar(demo_db, "SELECT count(*) FROM alerts WHERE kind = 'alert' AND status = 'backfill'")
+        == 1
+    )
 
 
 def test_restart_after_kill_9_delivers_pending_alerts_once(tmp_path, httpserver):
@@ -114,7 +120,10 @@ def test_restart_after_kill_9_delivers_pending_alerts_once(tmp_path, httpserver)
     samples = tmp_path / "samples"
     shutil.copytree(SampleServer().samples, samples)
     db, log = tmp_path / "monitor.db", tmp_path / "daemon.log"
-    pending = "SELECT count(*) FROM alerts WHERE status = 'pending' AND logged_at IS NOT NULL"
+    pending = (
+        "SELECT count(*) FROM alerts WHERE kind = 'alert' AND status = 'pending' "
+        "AND logged_at IS NOT NULL"
+    )
     with SampleServer(samples) as server:
         config = write_config(tmp_path, server)
         config.write_text(config.read_text().replace("interval: 1h", "interval: 1s"))
@@ -132,11 +141,13 @@ def test_restart_after_kill_9_delivers_pending_alerts_once(tmp_path, httpserver)
         try:
             feed = samples / "sample-tech-daily.xml"  # one more article: a poll with news
             feed.write_text(feed.read_text().replace("  </channel>", NEW_ARTICLE, 1))
-            sent = "SELECT count(*) FROM alerts WHERE status = 'sent'"
+            sent = "SELECT count(*) FROM alerts WHERE kind = 'alert' AND status = 'sent'"
             wait_for(lambda: scalar(db, sent) == 2, 240, f"the pending alerts sent ({log})")
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=60)
     assert len(httpserver.log) == 2
     assert [h.split(":")[0] for h in headers(httpserver)] == ["Google Play", "WhatsApp"]
-    assert scalar(db, "SELECT count(*) FROM alerts WHERE status = 'pending'") == 0
+    assert (
+        scalar(db, "SELECT count(*) FROM alerts WHERE kind = 'alert' AND status = 'pending'") == 0
+    )

@@ -13,13 +13,17 @@ import json
 import logging
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from monitor.alerts.messages import render_digest, render_reminder
+from monitor.alerts.routing import digest_slot
 from monitor.alerts.slack import ChangeMessage, SendResult, Source, render_message, send_message
-from monitor.config import AlertsConfig
+from monitor.config import AlertsConfig, RouteConfig
+from monitor.models import Alert
 from monitor.store import alerts as store
 from monitor.store.changes import change_sources, load_change
 from monitor.store.db import Database, utcnow
@@ -41,7 +45,7 @@ class DispatchReport:
 
 
 class _Pacer:
-    """At most one message per ``interval`` seconds from this process, across dispatch calls."""
+    """At most one message per ``interval`` seconds to one webhook from this process."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -56,7 +60,7 @@ class _Pacer:
             self._last = time.monotonic()
 
 
-_pacer = _Pacer()
+_pacers: defaultdict[str, _Pacer] = defaultdict(_Pacer)  # by webhook URL
 
 
 def _later(moment: str, seconds: float) -> str:
@@ -71,24 +75,24 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-def build_message(db: Database, change_id: int, settings: AlertsConfig) -> ChangeMessage | None:
-    """Everything the alert of one change shows, read from the database at send time."""
+def build_message(db: Database, change_id: int, route: RouteConfig) -> ChangeMessage | None:
+    """Everything the message of one change shows, read from the database at send time."""
     change = load_change(db, change_id)
     if change is None:
         return None
     rows = change_sources(db, change_id)
-    evidence = _evidence(rows)
-    link = None
-    if settings.datasette_url:
-        # Datasette serves a database under its file's stem.
-        link = f"{settings.datasette_url}/{db.path.stem}/changes/{change_id}"
     return ChangeMessage(
         change=change,
         sources=tuple(Source(r["title"], r["url"], r["outlet"], r["language"]) for r in rows),
         language=rows[0]["language"] if rows else None,
-        evidence=evidence,
-        link=link,
+        evidence=_evidence(rows),
+        link=_link(db, route, f"changes/{change_id}"),
     )
+
+
+def _link(db: Database, route: RouteConfig, page: str) -> str | None:
+    # Datasette serves a database under its file's stem.
+    return f"{route.datasette_url}/{db.path.stem}/{page}" if route.datasette_url else None
 
 
 def _evidence(sources: list[dict]) -> str | None:
@@ -101,6 +105,55 @@ def _evidence(sources: list[dict]) -> str | None:
     return None
 
 
+def render(db: Database, row: Alert, route: RouteConfig, now: str) -> tuple[dict, list[int]] | None:
+    """The payload of one outbox row, and the alert ids a digest carries; None: nothing to say."""
+    if row.kind == "digest":
+        carried = store.digest_items(db, route.name, now)
+        messages = [
+            m
+            for m in (build_message(db, a.change_id, route) for a in _alerts(db, carried))
+            if m is not None
+        ]
+        if not messages:
+            return None
+        link = _link(db, route, "changes")
+        return render_digest(messages, row.digest_day or now[:10], route.name, link), carried
+    message = build_message(db, row.change_id, route)
+    if message is None:
+        return None
+    if row.kind == "reminder":
+        change = message.change
+        return render_reminder(message, row.remind_days or 0, _day(change.effective_date)), []
+    return render_message(message), []
+
+
+def _alerts(db: Database, ids: Sequence[int]) -> list[Alert]:
+    return [a for a in (store.load_alert_by_id(db, i) for i in ids) if a is not None]
+
+
+def _day(value: str | None):
+    try:
+        return datetime.fromisoformat(value).date() if value and len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def plan_digests(db: Database, settings: AlertsConfig, now: str) -> int:
+    """A digest row for each digest route whose latest ``HH:MM`` has passed and that has
+    changes no digest carried yet; one per route and day, whatever the downtime before."""
+    planned = 0
+    moment = datetime.fromisoformat(now)
+    for route in settings.all_routes:
+        if not route.digest or not store.digest_items(db, route.name, now):
+            continue
+        day, due = digest_slot(route.digest, settings.zone, moment)
+        row = store.insert_alert(
+            db, None, "pending", now, kind="digest", route=route.name, due_at=due, digest_day=day
+        )
+        planned += row is not None
+    return planned
+
+
 def dispatch_alerts(
     db: Database,
     settings: AlertsConfig,
@@ -110,52 +163,97 @@ def dispatch_alerts(
     timeout: float = SEND_TIMEOUT,
     echo: Callable[[str], None] | None = None,
 ) -> DispatchReport:
-    """Deliver the due pending alerts (and backfill ones when asked) once each.
+    """Deliver everything due now, route by route: alerts (on routes without a digest),
+    reminders whose change's alert went out, and digests. Each row once.
 
-    Without a webhook, each due alert is rendered to the log (and to ``echo``) once, clearly
+    Without a webhook, each due row is rendered to the log (and to ``echo``) once, clearly
     marked as not sent, and stays pending: it goes to Slack once a webhook is configured.
     """
+    now = now or utcnow()
+    plan_digests(db, settings, now)
+    reports = [
+        _dispatch_route(db, settings, route, include_backfill, now, timeout, echo)
+        for route in settings.all_routes
+    ]
+    return DispatchReport(*(sum(values) for values in zip(*map(astuple, reports), strict=True)))
+
+
+def _dispatch_route(
+    db: Database,
+    settings: AlertsConfig,
+    route: RouteConfig,
+    include_backfill: bool,
+    now: str,
+    timeout: float,
+    echo: Callable[[str], None] | None,
+) -> DispatchReport:
     statuses = ("pending", "backfill") if include_backfill else ("pending",)
-    url = settings.webhook_url
-    if not url:
-        return _show_unsent(db, settings, statuses, now or utcnow(), echo)
-    if urlsplit(url).scheme.lower() not in ("http", "https"):
-        log.error("$%s is not an http(s) URL: alerts stay pending", settings.webhook_env)
-        return DispatchReport()
-    counts = {"sent": 0, "failed": 0, "retry": 0}
-    for change_id in store.due_alerts(db, statuses, now or utcnow()):
-        started = now or utcnow()
-        if not store.claim_alert(db, change_id, statuses, started, _later(started, LEASE)):
-            continue  # another dispatcher has it, or it is done
-        message = build_message(db, change_id, settings)
-        if message is None:
-            continue
-        _pacer.wait(settings.rate_limit)
-        result = send_message(url, render_message(message), timeout)
-        _record(db, change_id, result, now or utcnow())
-        counts[result.outcome] += 1
-    return DispatchReport(counts["sent"], counts["failed"], counts["retry"])
-
-
-def _record(db: Database, change_id: int, result: SendResult, now: str) -> None:
-    if result.outcome == "sent":
-        store.mark_sent(db, change_id, now)  # the double-send window closes with this commit
-        log.info("alert for change %d sent to Slack", change_id)
-    elif result.outcome == "failed":
-        store.mark_failed(db, change_id, result.detail)
+    kinds = ("reminder", "digest") if route.digest else ("alert", "reminder")
+    url = route.webhook_url
+    if url and urlsplit(url).scheme.lower() not in ("http", "https"):
         log.error(
-            "alert for change %d FAILED permanently, not retried: %s "
-            "(check the configured webhook and the message)",
-            change_id,
+            "$%s is not an http(s) URL: route %r stays pending", route.webhook_env, route.name
+        )
+        return DispatchReport()
+    counts = {"sent": 0, "failed": 0, "retry": 0, "logged": 0}
+    due = store.due_alerts(db, statuses, now, not url, route.name, kinds)
+    for row in due:
+        if row.kind == "reminder" and not _reminder_ready(db, row):
+            continue
+        if url and not store.claim_alert(db, row.id, statuses, now, _later(now, LEASE)):
+            continue  # another dispatcher has it, or it is done
+        rendered = render(db, row, route, now)
+        if rendered is None:
+            store.set_status(db, row.id, "cancelled", "nothing left to say")
+            continue
+        payload, carried = rendered
+        if not url:
+            _show_unsent(db, row, route, payload, now, echo)
+            counts["logged"] += 1
+            continue
+        _pacers[url].wait(settings.rate_limit)
+        result = send_message(url, payload, timeout)
+        _record(db, row, result, now, carried)
+        counts[result.outcome] += 1
+    return DispatchReport(counts["sent"], counts["failed"], counts["retry"], counts["logged"])
+
+
+def _reminder_ready(db: Database, row: Alert) -> bool:
+    """A reminder goes once its change's alert went out on the route; one whose alert failed,
+    was filtered or is backfill is cancelled; one whose alert still waits, waits too."""
+    alert = store.load_alert(db, row.change_id, row.route)
+    status = alert.status if alert else "missing"
+    if status in store.DELIVERED:
+        return True
+    if status != "pending":
+        store.set_status(db, row.id, "cancelled", f"the change's alert is {status}")
+    return False
+
+
+def _describe(row: Alert) -> str:
+    what = {"alert": "alert", "reminder": "reminder", "digest": "digest"}[row.kind]
+    subject = f"change {row.change_id}" if row.change_id else f"day {row.digest_day}"
+    return f"{what} #{row.id} ({subject}, route {row.route})"
+
+
+def _record(db: Database, row: Alert, result: SendResult, now: str, carried: list[int]) -> None:
+    if result.outcome == "sent":
+        store.mark_sent(db, row.id, now, carried)  # the double-send window closes here
+        log.info("%s sent to Slack", _describe(row))
+    elif result.outcome == "failed":
+        store.mark_failed(db, row.id, result.detail)
+        log.error(
+            "%s FAILED permanently, not retried: %s (check the route's webhook and the message)",
+            _describe(row),
             result.detail,
         )
     else:
-        attempt = store.attempts(db, change_id) + 1
+        attempt = store.attempts(db, row.id) + 1
         delay = backoff(attempt, result.retry_after)
-        store.mark_retry(db, change_id, _later(now, delay), result.detail)
+        store.mark_retry(db, row.id, _later(now, delay), result.detail)
         log.warning(
-            "alert for change %d not delivered (attempt %d: %s); retrying in %.0fs",
-            change_id,
+            "%s not delivered (attempt %d: %s); retrying in %.0fs",
+            _describe(row),
             attempt,
             result.detail,
             delay,
@@ -164,24 +262,14 @@ def _record(db: Database, change_id: int, result: SendResult, now: str) -> None:
 
 def _show_unsent(
     db: Database,
-    settings: AlertsConfig,
-    statuses: Sequence[str],
+    row: Alert,
+    route: RouteConfig,
+    payload: dict,
     now: str,
     echo: Callable[[str], None] | None,
-) -> DispatchReport:
-    shown = 0
-    for change_id in store.due_alerts(db, statuses, now, unlogged_only=True):
-        message = build_message(db, change_id, settings)
-        if message is None:
-            continue
-        payload = render_message(message)
-        banner = (
-            f"alert for change #{change_id} not sent to Slack "
-            f"(no webhook configured: set ${settings.webhook_env})"
-        )
-        log.warning("%s: %s", banner, payload["text"])
-        if echo is not None:
-            echo(f"--- {banner} ---\n{json.dumps(payload, indent=2, ensure_ascii=False)}")
-        store.mark_logged(db, change_id, now)
-        shown += 1
-    return DispatchReport(logged=shown)
+) -> None:
+    banner = f"{_describe(row)} not sent to Slack (no webhook configured: set ${route.webhook_env})"
+    log.warning("%s: %s", banner, payload["text"])
+    if echo is not None:
+        echo(f"--- {banner} ---\n{json.dumps(payload, indent=2, ensure_ascii=False)}")
+    store.mark_logged(db, row.id, now)

@@ -84,33 +84,38 @@ def safe_url(url: str | None) -> str | None:
     return escape(quote(url, safe=":/?#[]@!$&'()*+,;=%~"))
 
 
-def _label(ids: tuple[str, ...], fallback: str) -> str:
+def label(ids: tuple[str, ...], fallback: str) -> str:
     return ", ".join(i.replace("_", " ") for i in ids) or fallback
 
 
-def _effective(change: Change) -> str:
+def effective_text(change: Change) -> str:
     if not change.effective_date:
         return "not stated"
     precision = _PRECISION.get(change.effective_precision or "", change.effective_precision)
     return f"{change.effective_date} ({precision})" if precision else change.effective_date
 
 
-def _source_line(source: Source) -> str:
+def source_line(source: Source) -> str:
     title = escape(source.title.strip() or "(untitled)")
     url = safe_url(source.url)
     link = f"<{url}|{title}>" if url else title
     return f"• {link} ({escape(source.outlet)})"
 
 
+def topic_of(change: Change) -> str:
+    """ "Facebook, Instagram: political ads", or the conduct in the sources' words."""
+    platforms = ", ".join(change.platforms) or "Unknown platform"
+    topic = label(change.practices, "") or ", ".join(change.practice_terms) or "enforcement change"
+    return f"{platforms}: {topic}"
+
+
 def render_message(message: ChangeMessage) -> dict:
     """The webhook payload: Block Kit blocks and a plain ``text`` fallback."""
     change = message.change
-    platforms = ", ".join(change.platforms) or "Unknown platform"
-    topic = _label(change.practices, "") or ", ".join(change.practice_terms) or "enforcement change"
-    header = truncate(escape(f"{platforms}: {topic}"), 150)
+    header = truncate(escape(topic_of(change)), HEADER_MAX)
     fields = [
-        ("Action", _label(change.actions, "not stated")),
-        ("Effective", _effective(change)),
+        ("Action", label(change.actions, "not stated")),
+        ("Effective", effective_text(change)),
         ("Language", message.language or "unknown"),
         ("Sources", str(change.source_count)),
     ]
@@ -124,7 +129,7 @@ def render_message(message: ChangeMessage) -> dict:
             ],
         },
     ]
-    lines = [_source_line(s) for s in message.sources[:MAX_SOURCES]]
+    lines = [source_line(s) for s in message.sources[:MAX_SOURCES]]
     if change.source_count > len(lines):
         lines.append(f"… and {change.source_count - len(lines)} more")
     if lines:
@@ -140,8 +145,8 @@ def render_message(message: ChangeMessage) -> dict:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link}]})
     first = message.sources[0].title if message.sources else change.headline
     fallback = (
-        f"{header}: {escape(_label(change.actions, 'enforcement'))}, effective "
-        f"{escape(_effective(change))}; {change.source_count} source(s), first: {escape(first)}"
+        f"{header}: {escape(label(change.actions, 'enforcement'))}, effective "
+        f"{escape(effective_text(change))}; {change.source_count} source(s), first: {escape(first)}"
     )
     return {
         "text": truncate(fallback, TEXT_MAX),

@@ -13,7 +13,8 @@ from monitor.cli.context import AppContext, global_options
 from monitor.store.alerts import list_alerts
 from monitor.store.changes import change_sources, list_changes
 
-STATUSES = ("pending", "sent", "failed", "backfill", "filtered")
+STATUSES = ("pending", "sent", "failed", "backfill", "filtered", "digested", "cancelled", "stale")
+KINDS = ("alert", "reminder", "digest")
 
 
 def _date(value: str | None) -> str:
@@ -57,28 +58,34 @@ def changes(ctx: click.Context, platform: str | None, since) -> None:
 
 
 @click.group(invoke_without_command=True)
-@click.option("--status", type=click.Choice(STATUSES), help="Only alerts in this state.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only messages in this state.")
+@click.option("--kind", type=click.Choice(KINDS), help="Only alerts, reminders or digests.")
 @global_options
 @click.pass_context
-def alerts(ctx: click.Context, status: str | None) -> None:
-    """List the alert outbox; `alerts send` delivers it, `alerts test` checks the webhook."""
+def alerts(ctx: click.Context, status: str | None, kind: str | None) -> None:
+    """List the outbox (alerts per route, reminders, digests); `alerts send` delivers what is
+    due, `alerts test` checks the webhooks."""
     if ctx.invoked_subcommand is not None:
         return
     obj = ctx.ensure_object(AppContext)
     rows = [
         (
-            r["change_id"],
+            r["id"],
+            r["kind"],
+            r["route"],
+            r["change_id"] or f"day {r['digest_day']}",
             r["status"],
+            _date(r["due_at"]),
             r["attempts"],
-            _date(r["next_attempt_at"]),
             _date(r["sent_at"]),
             r["last_error"] or r["note"] or "",
-            f"{r['platform']}: {r['headline']}",
+            f"{r['platform']}: {r['headline']}" if r["change_id"] else "",
         )
-        for r in list_alerts(obj.db(), status)
+        for r in list_alerts(obj.db(), status, kind)
     ]
-    headers = ("change", "status", "attempts", "next attempt", "sent", "error / note", "change")
-    click.echo(tabulate(rows, headers=headers, maxcolwidths=[None, 9, None, 16, 16, 40, 60]))
+    headers = ("id", "kind", "route", "change", "status", "due", "tries", "sent", "error / note")
+    widths = [None, 8, 16, 14, 9, 16, None, 16, 36, 50]
+    click.echo(tabulate(rows, headers=(*headers, "change"), maxcolwidths=widths))
 
 
 @alerts.command("send")
@@ -90,16 +97,18 @@ def alerts(ctx: click.Context, status: str | None) -> None:
 @global_options
 @click.pass_context
 def send(ctx: click.Context, include_backfill: bool) -> None:
-    """Deliver the due alerts once. Exits 1 when an alert failed permanently."""
+    """Deliver everything due now (alerts, reminders, digests) once. Exits 1 when a message
+    failed permanently."""
     obj = ctx.ensure_object(AppContext)
     settings = obj.config().alerts
     report = dispatch_alerts(obj.db(), settings, include_backfill, echo=click.echo)
-    if settings.webhook_url:
+    if report.sent or report.retried or report.failed or not report.logged:
         click.echo(f"{report.sent} sent, {report.retried} to retry, {report.failed} failed.")
-    else:
+    if report.logged:
+        missing = sorted({f"${r.webhook_env}" for r in settings.all_routes if not r.webhook_url})
         click.echo(
-            f"{report.logged} alerts shown, not sent to Slack: no webhook configured "
-            f"(set ${settings.webhook_env}). They stay pending until one is."
+            f"{report.logged} messages shown, not sent to Slack: no webhook configured "
+            f"(set {', '.join(missing)}). They stay pending until one is."
         )
     if report.failed:
         sys.exit(1)
@@ -109,15 +118,21 @@ def send(ctx: click.Context, include_backfill: bool) -> None:
 @global_options
 @click.pass_context
 def test(ctx: click.Context) -> None:
-    """Post one test message to the configured webhook and print Slack's answer."""
-    settings = ctx.ensure_object(AppContext).config().alerts
-    if not settings.webhook_url:
-        click.echo(f"error: no webhook configured: set ${settings.webhook_env}", err=True)
+    """Post one test message to each route's webhook and print Slack's answers."""
+    routes = ctx.ensure_object(AppContext).config().alerts.all_routes
+    missing = [r for r in routes if not r.webhook_url]
+    if missing:
+        names = ", ".join(f"${r.webhook_env} ({r.name})" for r in missing)
+        click.echo(f"error: no webhook configured: set {names}", err=True)
         sys.exit(2)
-    result = send_message(settings.webhook_url, render_test_message())
-    answer = f"HTTP {result.status}" if result.status else "no answer"
-    click.echo(f"Slack answered: {answer}: {result.detail}")
-    if result.outcome != "sent":
+    failed = False
+    for route in routes:
+        result = send_message(route.webhook_url, render_test_message())
+        answer = f"HTTP {result.status}" if result.status else "no answer"
+        prefix = "" if len(routes) == 1 else f"{route.name}: "
+        click.echo(f"{prefix}Slack answered: {answer}: {result.detail}")
+        failed |= result.outcome != "sent"
+    if failed:
         sys.exit(1)
 
 

@@ -16,9 +16,12 @@ from urllib.parse import urlsplit
 import yaml
 
 from monitor import __version__
-from monitor.config.parse import Loader, Map, Validator
+from monitor.config.alerts import AlertsConfig, AlertsValidator, RouteConfig
+from monitor.config.parse import Loader, Map
 from monitor.errors import ConfigError
 from monitor.models import FeedConfig
+
+__all__ = ["AlertsConfig", "Config", "Defaults", "PagesConfig", "RouteConfig", "load_config"]
 from monitor.redact import redact_url
 
 DEFAULT_USER_AGENT = (
@@ -33,16 +36,6 @@ DEFAULT_KEYS |= {"full_text"}
 PAGE_KEYS = {"min_chars", "host_delay", "timeout", "max_bytes", "retries", "allow_private"}
 PAGE_KEYS |= {"allow_hosts", "workers"}
 FULL_TEXT = ("auto", "always", "never")
-ALERT_KEYS = {
-    "webhook_env",
-    "min_score",
-    "platforms",
-    "practices",
-    "max_age",
-    "datasette_url",
-    "rate_limit",
-    "group_window",
-}
 TOP_KEYS = {"defaults", "feeds", "alerts", "pages"}
 
 
@@ -72,24 +65,11 @@ class PagesConfig:
 
 
 @dataclass(frozen=True)
-class AlertsConfig:
-    webhook_env: str = "SLACK_WEBHOOK_URL"
-    webhook_url: str | None = field(default=None, repr=False)  # from the environment only
-    min_score: float = 0.5
-    platforms: tuple[str, ...] = ()
-    practices: tuple[str, ...] = ()
-    max_age: float = 3 * 86400.0
-    datasette_url: str | None = None
-    rate_limit: float = 1.0  # seconds between two Slack messages
-    group_window: float = 45 * 86400.0  # effective dates this close belong to one change
-
-
-@dataclass(frozen=True)
 class Config:
     path: Path
     feeds: tuple[FeedConfig, ...]
     defaults: Defaults = Defaults()
-    alerts: AlertsConfig = AlertsConfig()
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     pages: PagesConfig = PagesConfig()
 
     def feed(self, name: str) -> FeedConfig:
@@ -105,11 +85,12 @@ class Config:
 
     @property
     def secret_urls(self) -> tuple[str, ...]:
-        """URLs whose credentials no log line may show: the feeds' and the webhook's."""
-        return (*(f.url for f in self.feeds), *filter(None, [self.alerts.webhook_url]))
+        """URLs whose credentials no log line may show: the feeds' and the webhooks'."""
+        hooks = [r.webhook_url for r in self.alerts.all_routes] + [self.alerts.webhook_url]
+        return (*(f.url for f in self.feeds), *dict.fromkeys(filter(None, hooks)))
 
 
-class _Validator(Validator):
+class _Validator(AlertsValidator):
     """The checks of feeds.yaml's sections."""
 
     def defaults(self, raw: Any) -> Defaults:
@@ -201,40 +182,6 @@ class _Validator(Validator):
             allow_private=self.flag(raw, "allow_private", base.allow_private),
             allow_hosts=tuple(h.lower() for h in self.strings(raw, "allow_hosts")),
             workers=self.number(raw, "workers", base.workers, 1, 64, whole=True),
-        )
-
-    def alerts(self, raw: Any, environ: dict[str, str]) -> AlertsConfig:
-        if raw is None:
-            raw = Map()
-        self.check_keys(raw, ALERT_KEYS, "alerts")
-        base = AlertsConfig()
-        webhook_env = raw.get("webhook_env", base.webhook_env)
-        if not isinstance(webhook_env, str) or not re.match(
-            r"^[A-Za-z_][A-Za-z0-9_]*$", webhook_env
-        ):
-            self.fail(raw, "must name an environment variable", "webhook_env")
-        min_score = raw.get("min_score", base.min_score)
-        if not isinstance(min_score, int | float) or not 0 <= min_score <= 1:
-            self.fail(raw, f"must be a number between 0 and 1, got {min_score!r}", "min_score")
-        lists = {}
-        for key in ("platforms", "practices"):
-            value = raw.get(key, [])
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                self.fail(raw, "must be a list of strings", key)
-            lists[key] = tuple(value)
-        datasette_url = raw.get("datasette_url")
-        if datasette_url is not None and not str(datasette_url).startswith(("http://", "https://")):
-            self.fail(raw, f"must be an http(s) URL, got {datasette_url!r}", "datasette_url")
-        return AlertsConfig(
-            webhook_env=webhook_env,
-            webhook_url=(environ.get(webhook_env) or "").strip() or None,
-            min_score=float(min_score),
-            platforms=lists["platforms"],
-            practices=lists["practices"],
-            max_age=self.duration(raw, "max_age", base.max_age),
-            datasette_url=str(datasette_url).rstrip("/") if datasette_url else None,
-            rate_limit=self.duration(raw, "rate_limit", base.rate_limit),
-            group_window=self.duration(raw, "group_window", base.group_window),
         )
 
 

@@ -141,10 +141,8 @@ def document_features(article: Article) -> Features:
             for kind in kinds:
                 if kind.startswith("cue:"):
                     f[f"{zone}.{kind}"] = 1.0
-            for word in s.words:
+            for word in s.words:  # (word pairs were tried: no better in cross-validation)
                 f[f"{zone}w:{word}"] = 1.0
-            for a, b in zip(s.words, s.words[1:], strict=False):
-                f[f"{zone}b:{a}_{b}"] = 1.0
         elif s.step and mod == "clean":
             for word in s.words:
                 f[f"Fw:{word}"] = 1.0

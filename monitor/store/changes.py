@@ -193,7 +193,11 @@ def list_changes(
     if since:
         where.append("c.first_seen >= ?")
         params.append(since)
-    sql = "SELECT c.*, a.status AS alert FROM changes c LEFT JOIN alerts a ON a.change_id = c.id"
+    sql = (  # the change's alert on each route: "pending", or "ads-policy sent, daily pending"
+        "SELECT c.*, (SELECT group_concat(CASE WHEN a.route = 'default' THEN a.status "
+        "ELSE a.route || ' ' || a.status END, ', ') FROM alerts a "
+        "WHERE a.change_id = c.id AND a.kind = 'alert') AS alert FROM changes c"
+    )
     if where:
         sql += " WHERE " + " AND ".join(where)
     rows = db.query(sql + " ORDER BY c.first_seen DESC, c.id DESC", params)

@@ -313,12 +313,49 @@ CREATE TRIGGER items_au AFTER UPDATE OF title, summary, content, page_text ON it
 END;
 """
 
+ROUTES = """
+-- The outbox by route and kind: a change's alert on each route, its reminders before it takes
+-- effect, and each route's daily digests. One row per message; its identity (kind, route,
+-- change, days before, digest day) is unique, so a retry or a second dispatcher never doubles.
+ALTER TABLE alerts RENAME TO alerts_before_routes;
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL DEFAULT 'alert',      -- alert, reminder, digest
+    route TEXT NOT NULL DEFAULT 'default',
+    change_id INTEGER REFERENCES changes(id),  -- none for a digest
+    remind_days INTEGER,                     -- reminder: days before the effective date
+    digest_day TEXT,                         -- digest: the route's local day it is sent on
+    status TEXT NOT NULL,
+    due_at TEXT,                             -- not before this (UTC); none: at once
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    logged_at TEXT,
+    note TEXT,
+    digest_id INTEGER REFERENCES alerts(id)  -- an alert of a digest route: the digest that had it
+);
+INSERT INTO alerts (kind, route, change_id, status, attempts, next_attempt_at, last_error,
+    created_at, sent_at, logged_at, note)
+SELECT 'alert', 'default', change_id, status, attempts, next_attempt_at, last_error,
+    created_at, sent_at, logged_at, note
+FROM alerts_before_routes;
+DROP TABLE alerts_before_routes;
+CREATE UNIQUE INDEX alerts_identity ON alerts (
+    kind, route, coalesce(change_id, 0), coalesce(remind_days, -1), coalesce(digest_day, '')
+);
+CREATE INDEX alerts_due ON alerts(status, due_at, next_attempt_at);
+CREATE INDEX alerts_change ON alerts(change_id);
+"""
+
 # (name, SQL), in order; the missing ones run with their schema_migrations rows in one transaction.
 MIGRATIONS: list[tuple[str, str]] = [
     ("001_initial", INITIAL),
     ("002_browse_views", BROWSE_VIEWS),
     ("003_practice_terms", PRACTICE_TERMS),
     ("004_pages", PAGES),
+    ("005_routes", ROUTES),
 ]
 
 
