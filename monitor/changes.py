@@ -107,7 +107,9 @@ def _load_grouper(db: Database, settings: AlertsConfig, fresh: list[Member]) -> 
     return grouper
 
 
-def _refresh(db: Database, change_id: int, settings: AlertsConfig, joined: Member | None) -> None:
+def _refresh(
+    db: Database, change_id: int, settings: AlertsConfig, joined: Member | None, now: str
+) -> None:
     """Recompute a change row from its members; retire it when none is left. A route that had
     filtered the change takes it when the joining source passes its filters."""
     members = [_member(f, settings) for _, f in store.load_member_facts(db, change_id)]
@@ -130,7 +132,7 @@ def _refresh(db: Database, change_id: int, settings: AlertsConfig, joined: Membe
                 alert = outbox_store.load_alert(db, change_id, route.name)
         statuses.append(alert.status)
     store.set_change_status(db, change_id, _change_status(statuses))
-    schedule_reminders(db, change_id, settings, utcnow())
+    schedule_reminders(db, change_id, settings, now)
 
 
 def _open_change(
@@ -187,6 +189,8 @@ def schedule_reminders(db: Database, change_id: int, settings: AlertsConfig, now
             elif row.status in ("pending", "stale", "cancelled") and row.due_at != due:
                 outbox_store.set_due(db, row.id, due)
                 outbox_store.set_status(db, row.id, status, "moved with the effective date")
+            elif row.status == "cancelled":  # the date came back as it was
+                outbox_store.set_status(db, row.id, status, "the effective date is back")
         for days, row in existing.items():
             if days not in wanted and row.status == "pending":
                 why = "the change has no day or month to be reminded of"
@@ -209,7 +213,7 @@ def _update_linked(db: Database, ids: list[int], settings: AlertsConfig, now: st
                 store.link_item(db, member.item_id, link[0], member.fingerprint, now)
             else:
                 store.unlink_item(db, member.item_id)
-            _refresh(db, link[0], settings, member if member.enforcement_change else None)
+            _refresh(db, link[0], settings, member if member.enforcement_change else None, now)
     return fresh
 
 
@@ -229,7 +233,7 @@ def _place_fresh(db: Database, fresh: list[Member], settings: AlertsConfig, now:
             change_id = grouper.join(cluster, member).key
         store.link_item(db, member.item_id, change_id, member.fingerprint, now)
         if cluster is not None:
-            _refresh(db, change_id, settings, member)
+            _refresh(db, change_id, settings, member, now)
     return opened
 
 
@@ -312,5 +316,5 @@ def rebuild_changes(db: Database, settings: AlertsConfig) -> int:
                 store.link_item(db, member.item_id, change_id, member.fingerprint, now)
         for change_id in known - set(keep.values()):
             if store.load_change(db, change_id) is not None:
-                _refresh(db, change_id, settings, None)
+                _refresh(db, change_id, settings, None, now)
         return len(grouper.clusters)

@@ -219,3 +219,4 @@ class Alert:
     due_at: str | None = None
     remind_days: int | None = None
     digest_day: str | None = None
+    sent_at: str | None = None

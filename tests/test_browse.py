@@ -372,3 +372,35 @@ def test_browse_rejects_an_unknown_setting_before_serving(tmp_path):
     )
     assert result.exit_code == 2
     assert "nosuch is not a valid option" in result.output
+
+
+def test_reminders_due_in_the_next_30_days_and_the_outbox_facets(tmp_path):
+    from monitor.changes import assign_changes
+    from monitor.config import AlertsConfig
+    from tests.test_changes import add_item, change_ext, store_extraction
+
+    path = tmp_path / "monitor.db"
+    db = open_db(path)
+    today = datetime.now(UTC).date()
+    for guid, days, platform in (("soon", 10, "Signal"), ("later", 60, "Telegram")):
+        item = add_item(db, guid, f"{platform} bans bulk messaging", datetime.now(UTC).isoformat())
+        date = (today + timedelta(days=days)).isoformat()
+        ext = store_extraction(db, change_ext(item, platforms=(platform,), effective_date=date))
+        assign_changes(db, [ext], AlertsConfig(remind_before=(7, 0)))
+    db.close()
+    ds = build_datasette(path)
+    asyncio.run(ds.invoke_startup())
+    rows = get(ds, "/monitor/reminders_due.json?_shape=array").json()
+    assert [(r["platform"], r["reminder"]) for r in rows] == [
+        ("Signal", "7 days before"),
+        ("Signal", "on the day"),
+    ]
+    assert all(r["route"] == "default" and r["alert_status"] == "pending" for r in rows)
+    page = get(ds, "/monitor").text
+    assert "Reminders due in the next 30 days" in page
+    facets = get(ds, "/monitor/alerts.json").json()["facet_results"]
+    assert set(facets) == {"kind", "route", "status"}
+    kinds = {v["value"]: v["count"] for v in facets["kind"]["results"]}
+    assert kinds == {"alert": 2, "reminder": 4}
+    table = get(ds, "/monitor/alerts").text
+    assert "due_at" in table and "route" in table

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 import tomllib
+from datetime import datetime
 from importlib.metadata import entry_points, packages_distributions
 from pathlib import Path
 
@@ -49,9 +50,24 @@ def _plugin_distributions() -> set[str]:
 def test_every_declared_dependency_is_used():
     used = _imported_distributions() | _plugin_distributions()
     used |= {"pytest", "ruff"}  # the test runner and the linter: run by `make test`
+    used |= {"tzdata"}  # read by the standard library's zoneinfo: see the test below
     assert sorted(_declared() - used) == []
 
 
 def test_the_check_sees_imports_and_plugins():
     assert {"feedparser", "httpx", "spacy", "pyyaml", "slack-sdk"} <= _imported_distributions()
     assert {"datasette-atom", "spacy-lookups-data"} <= _plugin_distributions()
+
+
+def test_time_zones_resolve_from_the_declared_tzdata_alone():
+    """Reminder days and digest times need the IANA data even on a system without any."""
+    import zoneinfo
+
+    zoneinfo.reset_tzpath(to=[])  # no system tz database: only the tzdata package
+    try:
+        assert (
+            str(zoneinfo.ZoneInfo.no_cache("Europe/Berlin").utcoffset(datetime(2031, 6, 2)))
+            == "2:00:00"
+        )
+    finally:
+        zoneinfo.reset_tzpath()

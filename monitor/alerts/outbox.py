@@ -4,7 +4,9 @@ Each alert is claimed before it is sent (its ``next_attempt_at`` moves ``LEASE``
 a committed UPDATE), so two dispatchers, in one process or two, never send the same row; a
 dispatcher killed mid-send leaves a claim that expires and the alert is retried. The only window
 for a double message is between Slack's 200 and the commit of ``sent`` right after it (one
-small UPDATE). See docs/alerts.md.
+small UPDATE). Routes are dispatched side by side, one thread each, and a route stops for the
+run at its first transient failure: a dead or slow webhook costs its own route one timeout and
+never delays another route's messages. See docs/alerts.md.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple, dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from monitor.alerts.messages import render_digest, render_reminder
 from monitor.alerts.routing import digest_slot
@@ -60,7 +64,13 @@ class _Pacer:
             self._last = time.monotonic()
 
 
-_pacers: defaultdict[str, _Pacer] = defaultdict(_Pacer)  # by webhook URL
+_pacers: defaultdict[str, _Pacer] = defaultdict(_Pacer)  # by webhook URL: routes may share one
+_pacers_lock = threading.Lock()
+
+
+def _pacer(url: str) -> _Pacer:
+    with _pacers_lock:
+        return _pacers[url]
 
 
 def _later(moment: str, seconds: float) -> str:
@@ -105,10 +115,16 @@ def _evidence(sources: list[dict]) -> str | None:
     return None
 
 
-def render(db: Database, row: Alert, route: RouteConfig, now: str) -> tuple[dict, list[int]] | None:
-    """The payload of one outbox row, and the alert ids a digest carries; None: nothing to say."""
+def render(
+    db: Database, row: Alert, route: RouteConfig, now: str, zone: ZoneInfo
+) -> tuple[dict, list[int]] | None:
+    """The payload of one outbox row, and the alert ids a digest carries; None: nothing to say.
+
+    A digest carries, at send time, every change opened up to the latest ``HH:MM`` that no
+    digest carried yet: one retried after an outage also carries the days it missed."""
     if row.kind == "digest":
-        carried = store.digest_items(db, route.name, now)
+        day, until = digest_slot(route.digest or "00:00", zone, datetime.fromisoformat(now))
+        carried = store.digest_items(db, route.name, until)
         messages = [
             m
             for m in (build_message(db, a.change_id, route) for a in _alerts(db, carried))
@@ -117,7 +133,7 @@ def render(db: Database, row: Alert, route: RouteConfig, now: str) -> tuple[dict
         if not messages:
             return None
         link = _link(db, route, "changes")
-        return render_digest(messages, row.digest_day or now[:10], route.name, link), carried
+        return render_digest(messages, day, route.name, link), carried
     message = build_message(db, row.change_id, route)
     if message is None:
         return None
@@ -140,13 +156,19 @@ def _day(value: str | None):
 
 def plan_digests(db: Database, settings: AlertsConfig, now: str) -> int:
     """A digest row for each digest route whose latest ``HH:MM`` has passed and that has
-    changes no digest carried yet; one per route and day, whatever the downtime before."""
+    changes opened before it that no digest carried; one per route and day, whatever the
+    downtime before (a change opened after the time waits for the next day's), and none while
+    the route's last one still waits to be delivered (it carries the new changes too)."""
     planned = 0
     moment = datetime.fromisoformat(now)
     for route in settings.all_routes:
-        if not route.digest or not store.digest_items(db, route.name, now):
+        if not route.digest or store.load_alerts(
+            db, kind="digest", route=route.name, status="pending"
+        ):
             continue
         day, due = digest_slot(route.digest, settings.zone, moment)
+        if not store.digest_items(db, route.name, due):
+            continue
         row = store.insert_alert(
             db, None, "pending", now, kind="digest", route=route.name, due_at=due, digest_day=day
         )
@@ -171,10 +193,16 @@ def dispatch_alerts(
     """
     now = now or utcnow()
     plan_digests(db, settings, now)
-    reports = [
-        _dispatch_route(db, settings, route, include_backfill, now, timeout, echo)
-        for route in settings.all_routes
-    ]
+    routes = settings.all_routes
+
+    def run(route: RouteConfig) -> DispatchReport:
+        return _dispatch_route(db, settings, route, include_backfill, now, timeout, echo)
+
+    if len(routes) == 1:
+        reports = [run(routes[0])]
+    else:
+        with ThreadPoolExecutor(len(routes), thread_name_prefix="route") as pool:
+            reports = list(pool.map(run, routes))
     return DispatchReport(*(sum(values) for values in zip(*map(astuple, reports), strict=True)))
 
 
@@ -202,7 +230,7 @@ def _dispatch_route(
             continue
         if url and not store.claim_alert(db, row.id, statuses, now, _later(now, LEASE)):
             continue  # another dispatcher has it, or it is done
-        rendered = render(db, row, route, now)
+        rendered = render(db, row, route, now, settings.zone)
         if rendered is None:
             store.set_status(db, row.id, "cancelled", "nothing left to say")
             continue
@@ -211,19 +239,25 @@ def _dispatch_route(
             _show_unsent(db, row, route, payload, now, echo)
             counts["logged"] += 1
             continue
-        _pacers[url].wait(settings.rate_limit)
+        _pacer(url).wait(settings.rate_limit)
         result = send_message(url, payload, timeout)
         _record(db, row, result, now, carried)
         counts[result.outcome] += 1
+        if result.outcome == "retry":
+            break  # the webhook is down or slow: the rest of this route waits for the next run
     return DispatchReport(counts["sent"], counts["failed"], counts["retry"], counts["logged"])
 
 
 def _reminder_ready(db: Database, row: Alert) -> bool:
     """A reminder goes once its change's alert went out on the route; one whose alert failed,
-    was filtered or is backfill is cancelled; one whose alert still waits, waits too."""
+    was filtered or is backfill is cancelled; one whose alert still waits, waits too; one that
+    was due before its alert went out (Slack was down) is stale: the alert said it already."""
     alert = store.load_alert(db, row.change_id, row.route)
     status = alert.status if alert else "missing"
     if status in store.DELIVERED:
+        if alert.sent_at and row.due_at and alert.sent_at >= row.due_at:
+            store.set_status(db, row.id, "stale", "due before the change's alert went out")
+            return False
         return True
     if status != "pending":
         store.set_status(db, row.id, "cancelled", f"the change's alert is {status}")

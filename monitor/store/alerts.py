@@ -34,6 +34,7 @@ def _alert(row) -> Alert:
         due_at=row["due_at"],
         remind_days=row["remind_days"],
         digest_day=row["digest_day"],
+        sent_at=row["sent_at"],
     )
 
 
@@ -61,10 +62,15 @@ def insert_alert(
 
 
 def load_alerts(
-    db: Database, change_id: int | None = None, kind: str | None = None, route: str | None = None
+    db: Database,
+    change_id: int | None = None,
+    kind: str | None = None,
+    route: str | None = None,
+    status: str | None = None,
 ) -> list[Alert]:
     where, params = [], []
-    for column, value in (("change_id", change_id), ("kind", kind), ("route", route)):
+    filters = (("change_id", change_id), ("kind", kind), ("route", route), ("status", status))
+    for column, value in filters:
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
@@ -194,13 +200,14 @@ def mark_logged(db: Database, alert_id: int, now: str) -> None:
         conn.execute("UPDATE alerts SET logged_at = ? WHERE id = ?", (now, alert_id))
 
 
-def digest_items(db: Database, route: str, now: str) -> list[int]:
-    """Alert ids of a digest route's changes not yet carried by a digest, newest first."""
+def digest_items(db: Database, route: str, until: str) -> list[int]:
+    """Alert ids of a digest route's changes opened up to ``until`` and not yet carried by a
+    digest, newest first."""
     rows = db.query(
         "SELECT a.id FROM alerts a JOIN changes c ON c.id = a.change_id WHERE a.kind = 'alert' "
         "AND a.route = ? AND a.status = 'pending' AND a.created_at <= ? "
         "ORDER BY c.first_seen DESC, a.id DESC",
-        (route, now),
+        (route, until),
     )
     return [r[0] for r in rows]
 
