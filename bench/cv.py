@@ -31,6 +31,7 @@ from monitor.models import Extraction  # noqa: E402
 CORPORA = [
     ROOT / "bench" / "data" / "train.jsonl",
     ROOT / "bench" / "data" / "train_extra.jsonl",
+    ROOT / "bench" / "data" / "train_hard.jsonl",
     ROOT.parent / "shared" / "corpus" / "dev.jsonl",
     ROOT / "bench" / "data" / "holdout.jsonl",
     ROOT / "bench" / "data" / "background.jsonl",
@@ -119,14 +120,20 @@ def main() -> None:
     parser.add_argument("--groups", nargs="*", help="only these held-out groups")
     parser.add_argument("--folds", type=int, help="random event folds instead of batches")
     parser.add_argument("--decision", type=float, help="decision threshold instead of trained")
+    parser.add_argument("--without", nargs="*", default=[], help="leave out these corpus files")
+    parser.add_argument("--score", nargs="*", help="score only these groups (all are trained)")
     args = parser.parse_args()
-    records = load(CORPORA)
+    records = load([path for path in CORPORA if path.name not in args.without])
     override = {"decision": args.decision} if args.decision else None
     got, got_short = cross_validate(records, args.groups, args.folds, override)
     # Scored on the labelled corpora: the everyday news only trains (bench/extract.py measures
     # how much real news is flagged).
     keep = [
-        i for i, e in enumerate(got) if e is not None and not group_of(records[i]).startswith("bg")
+        i
+        for i, e in enumerate(got)
+        if e is not None
+        and not group_of(records[i]).startswith("bg")
+        and (not args.score or group_of(records[i]) in args.score)
     ]
     chosen = [records[i] for i in keep]
     for label, extractions in (

@@ -93,8 +93,28 @@ def test_the_shipped_model_was_trained_on_the_training_corpora_only():
     assert set(info["corpora"]) == {
         "train.jsonl",
         "train_extra.jsonl",
+        "train_hard.jsonl",
         "background.jsonl",
         "holdout.jsonl",
         "dev.jsonl",
     }
     assert "test.jsonl" not in info["corpora"]
+
+
+def test_an_action_with_enough_examples_gets_its_own_threshold():
+    from monitor.extract.train import PER_VALUE_MIN, Example, per_value_thresholds
+
+    def examples(action, count, probabilities):
+        return [
+            (Example("g", {}, label, f"a{i}|{action}"), p)
+            for i in range(count)
+            for label, p in probabilities
+        ]
+
+    # fines: positives score high, negatives middling -> a high threshold of their own;
+    # restrictions look like the shared case; demonetisation has too few examples to judge
+    pairs = examples("fine", PER_VALUE_MIN, [(True, 0.9), (False, 0.6)])
+    pairs += examples("restriction", PER_VALUE_MIN, [(True, 0.3), (False, 0.25)])
+    pairs += examples("demonetization", 5, [(True, 0.9), (False, 0.6)])
+    found = per_value_thresholds([e for e, _ in pairs], [p for _, p in pairs], default=0.3)
+    assert set(found) == {"action:fine"} and 0.6 < found["action:fine"] <= 0.9

@@ -62,6 +62,10 @@ def render_reminder(message: ChangeMessage, days: int, effective_day: dt.date | 
     return {"text": truncate(fallback, TEXT_MAX), "blocks": blocks, "unfurl_links": False}
 
 
+def _sources(count: int) -> str:
+    return "1 source" if count == 1 else f"{count} sources"
+
+
 def render_digest(
     messages: Sequence[ChangeMessage], day: str, route: str, link: str | None = None
 ) -> dict:
@@ -77,7 +81,7 @@ def render_digest(
         first = source_line(message.sources[0]) if message.sources else ""
         line = (
             f"*{escape(topic_of(change))}*\n{escape(label(change.actions, 'not stated'))} · "
-            f"effective {escape(effective_text(change))} · {change.source_count} source(s)\n"
+            f"effective {escape(effective_text(change))} · {_sources(change.source_count)}\n"
             f"{first}"
         )
         if message.link and safe_url(message.link):

@@ -13,6 +13,7 @@ the candidates the rules found (``features.py``).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from monitor.extract.features import (
@@ -103,11 +104,12 @@ def decide(article: Article, models: Models) -> Decision:
         _ranked(models.practice, practice_candidates(article)), models.threshold("practice")
     )
     found = action_candidates(article)
+    action_at = _action_thresholds(models)
     actions = _kept(
         [(a, p) for a, p in _ranked(models.action, found) if not _background(found[a])],
-        models.threshold("action"),
+        action_at,
         at_least_one=change,
-    ) or _kept(_ranked(models.action, found), models.threshold("action"), at_least_one=change)
+    ) or _kept(_ranked(models.action, found), action_at, at_least_one=change)
     effective = _effective(article, models)
     terms = (
         practice_terms(article, practices, models.term, models.threshold("term")) if change else ()
@@ -149,10 +151,23 @@ def _ranked(model, candidates: dict[str, Features]) -> list[tuple[str, float]]:
     return sorted(scored, key=lambda kv: (-kv[1], kv[0]))
 
 
+def _action_thresholds(models: Models) -> dict[str, float]:
+    """Each action's threshold: its own where training chose one, else the shared one."""
+    shared = models.threshold("action")
+    return defaultdict(
+        lambda: shared,
+        {k.split(":", 1)[1]: v for k, v in models.thresholds.items() if k.startswith("action:")},
+    )
+
+
 def _kept(
-    ranked: list[tuple[str, float]], threshold: float, at_least_one: bool = False
+    ranked: list[tuple[str, float]],
+    threshold: float | dict[str, float],
+    at_least_one: bool = False,
 ) -> tuple[str, ...]:
-    kept = tuple(key for key, p in ranked if p >= threshold)
+    """The candidates at or above their threshold (one for all, or one per value)."""
+    at = threshold if isinstance(threshold, dict) else defaultdict(lambda: threshold)
+    kept = tuple(key for key, p in ranked if p >= at[key])
     if not kept and at_least_one and ranked:
         return (ranked[0][0],)
     return kept

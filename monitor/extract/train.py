@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPORA = (  # relative to the repository: the package is trained in a checkout
     "bench/data/train.jsonl",
     "bench/data/train_extra.jsonl",
+    "bench/data/train_hard.jsonl",
     "bench/data/background.jsonl",
     "bench/data/holdout.jsonl",
     "../shared/corpus/dev.jsonl",
@@ -204,6 +205,28 @@ def best_threshold(
     return t, value
 
 
+PER_VALUE_MIN = 60  # positive examples an action needs for a threshold of its own
+
+
+def per_value_thresholds(
+    examples: Sequence[Example], probabilities: Sequence[float], default: float
+) -> dict[str, float]:
+    """``action:<id>`` -> its own threshold, for the actions with enough positive examples
+    whose best out-of-fold threshold differs from the shared one (the steps are not equally
+    easy to tell: a fine is named, a restriction often only implied)."""
+    by_value: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        by_value.setdefault(e.key.rsplit("|", 1)[-1], []).append(i)
+    found = {}
+    for value, idx in sorted(by_value.items()):
+        if sum(examples[i].label for i in idx) < PER_VALUE_MIN:
+            continue
+        t, _ = best_threshold([examples[i] for i in idx], [probabilities[i] for i in idx])
+        if t != default:
+            found[f"action:{value}"] = t
+    return found
+
+
 def _date_accuracy(examples: Sequence[Example], probabilities: Sequence[float], t: float) -> float:
     """Share of positive articles whose date is right when the best candidate is kept above
     ``t`` (articles with a gold date but no candidate count as wrong; see ``train``)."""
@@ -285,6 +308,11 @@ def train(
                 "out_of_fold": round(value, 4),
                 "examples": len(examples),
             }
+            if name == "action":
+                thresholds |= per_value_thresholds(examples, oof, t)
+                report[name]["per_action"] = {
+                    k.split(":", 1)[1]: v for k, v in thresholds.items() if k.startswith("action:")
+                }
     info = {
         "extractor_version": EXTRACTOR_VERSION,
         "corpora": corpus_digest([Path(p) for p in paths]),
