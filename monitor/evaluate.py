@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,7 +108,36 @@ def score(records: list[dict], extractions: Iterable[Extraction], seconds: float
     accuracy = round(dates_right / positives, 4) if positives else 1.0
     report["effective_date"] = {"accuracy": accuracy}
     report["docs_per_second"] = round(n / seconds, 1) if seconds > 0 else 0.0
+    report["calibration"] = calibration(
+        [e.score or 0.0 for e in extractions],
+        [bool((r.get("gold") or {}).get("enforcement_change")) for r in records],
+    )
     return Evaluation(report, extractions, misses)
+
+
+def calibration(scores: Sequence[float], labels: Sequence[bool]) -> dict[str, Any]:
+    """How far the decision score can be read as a probability: a reliability table (ten
+    bins: mean score against the share of real changes) and the Brier score."""
+    bins = []
+    for b in range(10):
+        lo, hi = b / 10, (b + 1) / 10
+        members = [
+            (p, y)
+            for p, y in zip(scores, labels, strict=True)
+            if lo <= p < hi or (b == 9 and p == 1.0)
+        ]
+        if members:
+            bins.append(
+                {
+                    "bin": f"{lo:.1f}-{hi:.1f}",
+                    "n": len(members),
+                    "mean_score": round(sum(p for p, _ in members) / len(members), 3),
+                    "positive_rate": round(sum(1 for _, y in members if y) / len(members), 3),
+                }
+            )
+    pairs = list(zip(scores, labels, strict=True))
+    brier = sum((p - y) ** 2 for p, y in pairs) / max(len(pairs), 1)
+    return {"bins": bins, "brier": round(brier, 4)}
 
 
 def run_evaluation(records: list[dict], extractor) -> Evaluation:

@@ -48,6 +48,11 @@ def only(text: str, lang: str, published: dt.date | None = PUB) -> tuple[str, st
         ("Die Apps müssen bis 2023 umgestellt sein.", "2023", "year"),
         ("Die Frist endet im ersten Quartal 2020.", "2020", "year"),
         ("Die Änderung kommt Q1 2020.", "2020", "year"),
+        ("Im dritten Quartal sollen die Apps verschwinden.", "2019", "year"),
+        ("Ab dem ersten Quartal gilt die Regel.", "2020", "year"),  # Q1 2019 is over
+        ("Im Herbst wird die Regel eingeführt.", "2019", "year"),
+        ("Ab dem Frühjahr sperrt die Plattform solche Konten.", "2020", "year"),
+        ("Im Winter 2021 kommt die Pflicht.", "2021", "year"),
         ("Bis Ende des Jahres soll alles umgesetzt sein.", "2019", "year"),
         ("Das Limit gilt seit Juli vergangenen Jahres.", "2018-07", "month"),
         ("Die Regeln gelten ab 2019-12-07.", "2019-12-07", "day"),
@@ -81,6 +86,10 @@ def test_german_forms(text: str, value: str, precision: str) -> None:
         ("Apps must comply by the end of 2019.", "2019", "year"),
         ("The change lands in Q1 2020.", "2020", "year"),
         ("The change lands in the first quarter of 2020.", "2020", "year"),
+        ("Starting in the third quarter, such apps will be removed.", "2019", "year"),
+        ("The ban starts this fall.", "2019", "year"),
+        ("By next summer the rule applies everywhere.", "2020", "year"),
+        ("From the spring, sellers must verify their identity.", "2020", "year"),
         ("The ban is effective 12/07/2019.", "2019-12-07", "day"),
     ],
 )
@@ -240,3 +249,8 @@ def test_future_passive_looks_ahead(text: str, lang: str, value: str) -> None:
 def test_past_passive_still_looks_back(text: str, lang: str) -> None:
     value, _, role = only(text, lang, dt.date(2025, 6, 10))
     assert value.startswith("2025-03") and role == "past"
+
+
+def test_a_season_needs_its_leading_word():
+    assert find_dates("Prices fall sharply as spring sales end.", "en", PUB) == []
+    assert find_dates("Der Sommer war heiß.", "de", PUB) == []

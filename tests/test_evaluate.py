@@ -59,6 +59,7 @@ def test_score_counts_decisions_sets_and_dates():
         "actions",
         "effective_date",
         "docs_per_second",
+        "calibration",
     ]
     assert report["articles"] == 3 and report["docs_per_second"] == 1.5
     decision = report["enforcement_change"]
@@ -77,6 +78,20 @@ def test_score_counts_decisions_sets_and_dates():
         "got": ["fine", "prohibition"],
     }
     assert evaluation.extractions == extractions
+
+
+def test_calibration_bins_scores_against_the_share_of_real_changes():
+    from dataclasses import replace
+
+    records = [record(True, rid="a"), record(True, rid="b"), record(False, rid="c")]
+    scores = [0.95, 0.55, 0.52]
+    extractions = [replace(extraction(), score=p) for p in scores]
+    calibration = score(records, extractions, seconds=1.0).report["calibration"]
+    assert calibration["bins"] == [
+        {"bin": "0.5-0.6", "n": 2, "mean_score": 0.535, "positive_rate": 0.5},
+        {"bin": "0.9-1.0", "n": 1, "mean_score": 0.95, "positive_rate": 1.0},
+    ]
+    assert calibration["brier"] == round((0.05**2 + 0.45**2 + 0.52**2) / 3, 4)
 
 
 def test_empty_sets_score_as_perfect():

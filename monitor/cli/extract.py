@@ -187,7 +187,19 @@ def _table(report: dict[str, Any]) -> str:
         f"decision counts: {counts}\n"
         f"{report['articles']} articles, {report['docs_per_second']} docs/s"
         + _events_line(report.get("events"))
+        + _calibration_line(report.get("calibration"))
     )
+
+
+def _calibration_line(calibration: dict[str, Any] | None) -> str:
+    """Score bins: mean score -> share of real changes (n), and the Brier score."""
+    if not calibration:
+        return ""
+    bins = " · ".join(
+        f"{b['bin']}: {b['mean_score']:.2f}->{b['positive_rate']:.2f} ({b['n']})"
+        for b in calibration["bins"]
+    )
+    return f"\ncalibration (score -> share of changes): {bins}; Brier {calibration['brier']:.3f}"
 
 
 def _events_line(events: dict[str, Any] | None) -> str:

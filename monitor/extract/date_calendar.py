@@ -18,6 +18,16 @@ def resolve_span(kind: str, g: dict, lx: dict, pub: dt.date | None, direction: s
     ``direction`` (future, past or nearest) picks the occurrence of a year-less date or weekday.
     """
     month = lx["month"].get(fold_word(g.get(f"{kind}_m") or ""), 0)
+    if kind == "q" and not g.get("q_y"):  # "im dritten Quartal": the year it lies in
+        quarter = lx["quarter"][fold_word(g.get("q_n") or g.get("q_o") or "")]
+        return _place_in_year(pub, 3 * quarter - 2, direction) if pub else None
+    if kind == "season":  # "ab dem Sommer", "later this fall": a year, like a quarter
+        first = lx["season"][fold_word(g["season_w"])]
+        if g.get("season_y"):
+            return _make_span(int(g["season_y"]))  # "Sommer 2025": the year
+        if pub is None:
+            return None
+        return _place_in_year(pub, first, _lead_direction(g["season_l"], lx, direction))
     if kind in _WRITTEN:
         return _resolve_written(kind, g, month, pub, direction)
     if pub is None:
@@ -53,6 +63,39 @@ def _resolve_written(
     if kind in ("q", "by") or year:
         return _make_span(year) if kind in ("q", "by") else _make_span(year, month, day)
     return _place_year_less(pub, month, day, direction) if pub else None
+
+
+def _lead_direction(lead: str, lx: dict, direction: str) -> str:
+    """ "ab dem Sommer", "by next spring" look ahead, "seit dem Frühjahr" back."""
+    for word in fold_word(lead).split():
+        if lx["offset"].get(word, 0) > 0:
+            return "next"
+        if lx["prep"].get(word) in ("effective", "deadline"):
+            return "future"
+        if lx["prep"].get(word) == "since":
+            return "past"
+    return direction
+
+
+def _place_in_year(pub: dt.date, first_month: int, direction: str) -> Span | None:
+    """A quarter or season named without its year ("im dritten Quartal", "this fall"): the
+    occurrence the context points to, as its months (for the role), with year precision (the
+    value LABELS.md asks for)."""
+    spans = []
+    for year in (pub.year - 1, pub.year, pub.year + 1):
+        first = dt.date(year, first_month, 1)
+        last_month = first_month + 2  # a winter from December ends in February
+        last = dt.date(year + (last_month > 12), (last_month - 1) % 12 + 1, 1)
+        last = dt.date(last.year + (last.month == 12), last.month % 12 + 1, 1) - dt.timedelta(1)
+        spans.append((first, last, "year"))
+    if direction == "next":  # "next summer": the next one to begin
+        return next(s for s in spans if s[0] > pub)
+    if direction == "future":
+        return next(s for s in spans if s[1] >= pub)
+    if direction == "past":
+        return next(s for s in reversed(spans) if s[0] <= pub)
+    # no direction: the one under way, else this year's ("im Herbst" in March is this autumn)
+    return next((s for s in spans if s[0] <= pub <= s[1]), spans[1])
 
 
 def _resolve_duration(g: dict, lx: dict, pub: dt.date) -> Span | None:

@@ -20,7 +20,7 @@ _Y = r"(?:19|20)\d\d"
 _FIRST = {
     "digit": ("iso", "num", "ndm", "sl", "dmy", "dur", "by"),
     "name": ("q", "dmy", "mdy", "mr", "my", "bm", "wd"),
-    "word": ("q", "my", "rel", "comp", "dur", "eff", "day", "bm", "by"),
+    "word": ("q", "season", "my", "rel", "comp", "dur", "eff", "day", "bm", "by"),
 }
 
 
@@ -128,9 +128,11 @@ def _build_named_forms(d: dict, p: dict[str, str]) -> dict[str, str]:
     """Dates with a quarter or a month name: Q1 2020, 7. Dezember 2019, Dec 7, June next year."""
     month_any, wd, o = p["month_any"], p["wd"], p["o"]
     return {
-        "q": rf"(?:Q[1-4]|{_match_any(d['quarter_ordinals'])}\s+"
-        rf"{_match_any(d['quarter_words'])})\s*"
-        rf"(?:/|{_match_any(d['quarter_joiners'], caps=False)})?\s*(?P<q_y>{_Y})(?!\d)",
+        "q": rf"(?:(?P<q_n>Q[1-4])|(?P<q_o>{_match_any(d['quarter_ordinals'])})\s+"
+        rf"{_match_any(d['quarter_words'])})(?:\s*"
+        rf"(?:/|{_match_any(d['quarter_joiners'], caps=False)})?\s*(?P<q_y>{_Y}))?(?!\w)",
+        "season": rf"(?P<season_l>{_match_any(d['season_leads'])})\s+(?P<season_w>"
+        rf"{_match_any(d['seasons'])})(?:\s+(?P<season_y>{_Y}))?(?!\w)",
         "dmy": rf"(?:{wd},?\s+(?:{_match_any(d['weekday_date_joiners'], caps=False)}\s+)?)?"
         rf"(?P<dmy_d>[0-3]?\d)(?:{o})?(?:\s+{p['dm_join']})?\s*(?P<dmy_m>{month_any})"
         rf"(?:,?\s+(?P<dmy_y>{_Y})(?!\d))?",
@@ -186,6 +188,7 @@ def _build_trigger(d: dict) -> re.Pattern[str]:
         _match_any(d["duration_preps"]): rf"(?:{_match_any(d['hedges'])}\s+)?{numbers}",
         _match_any(d["numbers"]): _match_any(d["duration_units"]) if d["from_now"] else "(?!)",
         _match_any(d["quarter_ordinals"]): _match_any(d["quarter_words"]),
+        _match_any(d["season_leads"]): _match_any(d["seasons"]),
     }
     led = "|".join(rf"{w}(?=\s+{f})" for w, f in then.items())
     return re.compile(
@@ -213,6 +216,9 @@ def _build_lexicon(d: dict) -> dict[str, dict]:
         "prep": {fold_word(w): cat for cat, ws in d["preps"].items() for w in ws},
         "cue": _build_cue_map(d),
     }
+    lex["quarter"] = {fold_word(w): int(n) for w, n in d["quarter_ordinals"].items()}
+    lex["quarter"] |= {f"q{n}": n for n in range(1, 5)}
+    lex["season"] = {fold_word(w): int(m) for w, m in d["seasons"].items()}
     for name in ("units", "day_words", "compounds", "duration_units", "numbers"):
         lex[name] = {fold_word(w): v for w, v in d[name].items()}
     return lex

@@ -333,13 +333,32 @@ def date_candidates(article: Article) -> list[tuple[DateMention, Features]]:
             for kind in ("frame", "step", "prac", "subj", "auth", "cue:obligation", "cue:novelty"):
                 if kind in kinds:
                     f[f"with_{kind}"] = 1.0
-            left = article.text[max(0, article.dates[i].start - 24) : article.dates[i].start]
+            mention = article.dates[i]
+            left = article.text[max(0, mention.start - 24) : mention.start]
             for word in left.lower().split()[-2:]:
                 f["prev:" + word.strip(",.;:()\"'")] = 1.0
+            right = article.text[mention.end : mention.end + 24]
+            for word in right.lower().split()[:2]:
+                f["next:" + word.strip(",.;:()\"'")] = 1.0
+            f.update(_near_step(article, s, mention))
         if pub is not None:
             f.update(_relative(first, pub))
         out.append((first, f))
     return out
+
+
+NEAR = 6  # words between a date and a step for the date to belong to the step
+
+
+def _near_step(article: Article, s: Sentence, mention: DateMention) -> Features:
+    """Whether the date stands next to a step of its sentence ("removed on Monday", "ab 1. März
+    verboten") rather than to a saying or another event ("said on Monday")."""
+    at = len(article.text[s.start_char : mention.start].split())  # ~ its token in the sentence
+    steps = [t - s.start for starts in s.actions.values() for t in starts]
+    if not steps:
+        return {}
+    gap = min(abs(at - t) for t in steps)
+    return {"near_step": 1.0} if gap <= NEAR else {"far_step": 1.0}
 
 
 def _relative(mention: DateMention, pub: dt.date) -> Features:

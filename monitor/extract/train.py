@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.evaluate import calibration as reliability
 from monitor.extract.decision import resolve_companies
 from monitor.extract.extractor import Extractor
 from monitor.extract.features import (
@@ -245,28 +246,7 @@ def _date_accuracy(examples: Sequence[Example], probabilities: Sequence[float], 
 
 def calibration(examples: Sequence[Example], probabilities: Sequence[float]) -> dict[str, Any]:
     """Reliability table (ten bins) and Brier score of the out-of-fold decision scores."""
-    bins = []
-    for b in range(10):
-        lo, hi = b / 10, (b + 1) / 10
-        members = [
-            (p, e.label)
-            for e, p in zip(examples, probabilities, strict=True)
-            if lo <= p < hi or (b == 9 and p == 1.0)
-        ]
-        if members:
-            mean = sum(p for p, _ in members) / len(members)
-            rate = sum(1 for _, y in members if y) / len(members)
-            bins.append(
-                {
-                    "bin": f"{lo:.1f}-{hi:.1f}",
-                    "n": len(members),
-                    "mean_score": round(mean, 3),
-                    "positive_rate": round(rate, 3),
-                }
-            )
-    pairs = list(zip(examples, probabilities, strict=True))
-    brier = sum((p - e.label) ** 2 for e, p in pairs) / max(len(pairs), 1)
-    return {"bins": bins, "brier": round(brier, 4)}
+    return reliability(list(probabilities), [e.label for e in examples])
 
 
 def corpus_digest(paths: Sequence[Path]) -> dict[str, str]:
