@@ -175,14 +175,13 @@ def schedule_reminders(db: Database, change_id: int, settings: AlertsConfig, now
             status = "pending" if due > now else "stale"
             row = existing.get(days)
             if row is None:
-                where = route.name
                 outbox_store.insert_alert(
                     db,
                     change_id,
                     status,
                     now,
                     kind="reminder",
-                    route=where,
+                    route=route.name,
                     due_at=due,
                     remind_days=days,
                 )

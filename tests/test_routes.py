@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from monitor.cli import main
 from monitor.config import AlertsConfig, load_config
 from monitor.errors import ConfigError
 from monitor.store.alerts import load_alert, load_alerts
-from monitor.store.db import utcnow
+from monitor.store.db import open_db, utcnow
 from tests.processes import Held, finished, wait_for
 from tests.test_changes import add_item, change_ext, store_extraction
 
@@ -265,8 +266,6 @@ def test_a_hanging_webhook_does_not_hold_another_routes_messages(db, tmp_path, t
     def run():
         report["value"] = dispatch_alerts(db, settings, now=plus(now, minutes=1), timeout=30)
 
-    import threading
-
     worker = threading.Thread(target=run)
     worker.start()
     try:
@@ -283,8 +282,6 @@ def test_a_hanging_webhook_does_not_hold_another_routes_messages(db, tmp_path, t
 def test_alerts_lists_each_route_and_kind(tmp_path, httpserver):
     config = write_config(tmp_path, TEAMS, "  remind_before: [7d]\n")
     db_path = tmp_path / "monitor.db"
-    from monitor.store.db import open_db
-
     db = open_db(db_path)
     settings = configure(tmp_path, httpserver, TEAMS, "  remind_before: [7d]\n")
     open_change(db, settings, utcnow(), "a", practices=("political_ads",))
@@ -306,9 +303,12 @@ def test_alerts_lists_each_route_and_kind(tmp_path, httpserver):
 # --- reminders -----------------------------------------------------------------------------
 
 BERLIN = "  timezone: Europe/Berlin\n  remind_before: [7d, 0d]\n"
-MESSAGING = "  routes:\n" + TEAMS.split("    - name: messaging\n")[1].join(
-    ["    - name: messaging\n", ""]
-)
+MESSAGING = """\
+  routes:
+    - name: messaging
+      webhook_env: SLACK_MESSAGING_WEBHOOK
+      platforms: [WhatsApp, Messenger, Telegram, Signal]
+"""
 
 
 def test_reminders_are_due_at_the_start_of_the_day_in_the_routes_time_zone(
@@ -461,8 +461,6 @@ class HoldFirst:
 def test_a_reminder_is_delivered_once_after_kill_9_mid_send(tmp_path, threaded_server):
     """``alerts send`` killed while Slack has not answered the reminder yet; the row stays
     claimed until its lease ends, then exactly one dispatcher delivers it, once."""
-    from monitor.store.db import open_db
-
     config = write_config(tmp_path, "", "  remind_before: [0d]\n")
     db_path = tmp_path / "monitor.db"
     db = open_db(db_path)
@@ -616,8 +614,6 @@ def test_digest_text_is_escaped(db, tmp_path, httpserver):
 
 def test_the_outbox_survives_a_restart_between_planning_and_sending(tmp_path, httpserver):
     """A digest planned by one process and sent by the next: one message, once."""
-    from monitor.store.db import open_db
-
     settings = configure(tmp_path, httpserver, DAILY, NO_REMINDERS)
     first = open_db(tmp_path / "monitor.db")
     open_change(first, settings, at("2031-06-02T05:00:00+00:00"), "a")

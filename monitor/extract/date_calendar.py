@@ -84,9 +84,7 @@ def _place_in_year(pub: dt.date, first_month: int, direction: str) -> Span | Non
     spans = []
     for year in (pub.year - 1, pub.year, pub.year + 1):
         first = dt.date(year, first_month, 1)
-        last_month = first_month + 2  # a winter from December ends in February
-        last = dt.date(year + (last_month > 12), (last_month - 1) % 12 + 1, 1)
-        last = dt.date(last.year + (last.month == 12), last.month % 12 + 1, 1) - dt.timedelta(1)
+        last = _shift_span(first, "month", 2)[1]  # three months: a winter ends in February
         spans.append((first, last, "year"))
     if direction == "next":  # "next summer": the next one to begin
         return next(s for s in spans if s[0] > pub)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from monitor.evaluate import calibration as reliability
+from monitor.evaluate import calibration
 from monitor.extract.decision import resolve_companies
 from monitor.extract.extractor import Extractor
 from monitor.extract.features import (
@@ -244,11 +244,6 @@ def _date_accuracy(examples: Sequence[Example], probabilities: Sequence[float], 
     return right / max(len(best), 1)
 
 
-def calibration(examples: Sequence[Example], probabilities: Sequence[float]) -> dict[str, Any]:
-    """Reliability table (ten bins) and Brier score of the out-of-fold decision scores."""
-    return reliability(list(probabilities), [e.label for e in examples])
-
-
 def corpus_digest(paths: Sequence[Path]) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in paths}
 
@@ -279,7 +274,7 @@ def train(
         oof = out_of_fold(examples, C[name])
         if name == "decision":
             report["decision"] = _decision_report(examples, oof)
-            report["calibration"] = calibration(examples, oof)
+            report["calibration"] = calibration(oof, [e.label for e in examples])
         else:
             t, value = best_threshold(examples, oof, per_article=name == "date")
             thresholds[name] = t
