@@ -122,6 +122,22 @@ def modifier(s: Sentence, kinds: set[str] = frozenset()) -> str:
     return "clean"
 
 
+# Words too common to say anything about a change: their weights would only learn the writers'
+# style (cross-validated: see docs/extraction.md). Modal, temporal and negating words stay.
+# fmt: off
+FUNCTION_WORDS = frozenset({
+    "the", "a", "an", "of", "and", "or", "to", "in", "on", "at", "by", "for", "with", "as", "it",
+    "its", "their", "they", "this", "that", "these", "those", "which", "who", "be", "have", "do",
+    "he", "she", "his", "her", "we", "you", "our", "your", "i", "my", "me", "them", "there",
+    "here", "about", "into", "than", "so", "but", "also", "just", "what", "how", "'s", "one",
+    "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "eines",
+    "und", "oder", "sowie", "im", "am", "auf", "aus", "bei", "beim", "mit", "zum",
+    "zur", "vom", "von", "um", "über", "unter", "durch", "als", "es", "sich", "er", "sie", "wir",
+    "ich", "ihr", "man", "sein", "haben", "werden", "dass", "auch", "wie", "was", "wer",
+    "dies", "dieser", "diese", "zu", "noch", "einmal", "nur", "da", "dabei", "dann", "denn",
+})
+# fmt: on
+
 FRAMES = ("frame", "frame_prac", "step_prac", "step_time", "oblig_subj", "risk_step", "rule_prac")
 FRAMES += ("auth_fine", "step", "act", "prac", "subj", "auth")
 
@@ -142,10 +158,12 @@ def document_features(article: Article) -> Features:
                 if kind.startswith("cue:"):
                     f[f"{zone}.{kind}"] = 1.0
             for word in s.words:  # (word pairs were tried: no better in cross-validation)
-                f[f"{zone}w:{word}"] = 1.0
+                if word not in FUNCTION_WORDS:
+                    f[f"{zone}w:{word}"] = 1.0
         elif s.step and mod == "clean":
             for word in s.words:
-                f[f"Fw:{word}"] = 1.0
+                if word not in FUNCTION_WORDS:
+                    f[f"Fw:{word}"] = 1.0
     for name, count in counts.items():
         f[name] = math.log1p(count)
     subjects = {name for s in article.sentences for name, _ in s.subjects}

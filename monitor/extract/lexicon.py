@@ -79,7 +79,7 @@ def _terms(kind: str, key: str, entry: dict, lang: str) -> Terms:
         lemma=tuple(by_lang.get("lemma") or ()),
         word=tuple(by_lang.get("word") or ()),
         part=tuple(by_lang.get("part") or ()),
-        not_=tuple(entry.get("not") or ()),
+        not_=tuple(entry.get("not") or by_lang.get("not") or ()),  # cues: per language
     )
 
 
