@@ -329,3 +329,30 @@ def test_practice_terms_are_left_out_when_an_id_names_the_conduct(extractor):
         "TikTok will no longer allow political ads from March 1.",
     )
     assert got.practices == ("political_ads",) and got.practice_terms == ()
+
+
+TICKER = (
+    "+++ 16:42 Uhr +++ Telegram meldet Störungen beim Versand von Sprachnachrichten. Nach einer "
+    "Stunde lief der Dienst laut Statusseite wieder.\n\n"
+    "+++ 14:10 Uhr +++ Pinterest verbietet ab dem 1. März Werbung für Glücksspiel. Anzeigen, "
+    "die gegen die Regel verstoßen, werden gelöscht.\n\n"
+    "+++ 11:25 Uhr +++ Bluesky zählt nach eigenen Angaben 40 Millionen Konten.\n\n"
+    "+++ 09:03 Uhr +++ LinkedIn bringt seine KI-Stellensuche nach Deutschland."
+)
+
+
+def test_a_ticker_entry_that_reports_a_change_is_read_with_its_own_fields(extractor):
+    got = run(extractor, "de", "2025-02-01", "Netzwelt-Ticker: Telegram, Bluesky, LinkedIn", TICKER)
+    assert got.enforcement_change
+    assert got.platforms == ("Pinterest",)  # not the platforms of the other entries
+    assert got.practices == ("gambling_ads",) and got.effective_date == "2025-03-01"
+
+
+def test_a_ticker_whose_entries_report_no_change_is_no_change(extractor):
+    quiet = TICKER.replace(
+        "Pinterest verbietet ab dem 1. März Werbung für Glücksspiel. Anzeigen, die gegen die "
+        "Regel verstoßen, werden gelöscht.",
+        "Pinterest stellt ein neues Design für Pinnwände vor.",
+    )
+    got = run(extractor, "de", "2025-02-01", "Netzwelt-Ticker: Telegram, Bluesky, LinkedIn", quiet)
+    assert not got.enforcement_change

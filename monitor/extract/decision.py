@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from monitor.extract.entries import entries
 from monitor.extract.features import (
     Article,
     Features,
@@ -88,6 +89,15 @@ def resolve_companies(article: Article, found: dict[str, Features]) -> dict[str,
 
 
 def decide(article: Article, models: Models) -> Decision:
+    """The article read whole; a ticker or roundup (``entries.py``) entry by entry: the likeliest
+    entry is the decision, with its own fields (the whole of a ticker is no story of its own)."""
+    parts = [decide_one(entry, models) for entry in entries(article)]
+    if parts:
+        return max(parts, key=lambda d: d.score)
+    return decide_one(article, models)
+
+
+def decide_one(article: Article, models: Models) -> Decision:
     platforms = resolve_companies(article, platform_candidates(article))
     score = models.decision.probability(document_features(article))
     if not platforms:  # a change needs a platform it applies to; we know of none here
