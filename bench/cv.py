@@ -32,6 +32,7 @@ CORPORA = [
     ROOT / "bench" / "data" / "train.jsonl",
     ROOT / "bench" / "data" / "train_extra.jsonl",
     ROOT / "bench" / "data" / "train_hard.jsonl",
+    ROOT / "bench" / "data" / "train_focus.jsonl",
     ROOT.parent / "shared" / "corpus" / "dev.jsonl",
     ROOT / "bench" / "data" / "holdout.jsonl",
     ROOT / "bench" / "data" / "background.jsonl",

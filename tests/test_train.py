@@ -94,6 +94,7 @@ def test_the_shipped_model_was_trained_on_the_training_corpora_only():
         "train.jsonl",
         "train_extra.jsonl",
         "train_hard.jsonl",
+        "train_focus.jsonl",
         "background.jsonl",
         "holdout.jsonl",
         "dev.jsonl",

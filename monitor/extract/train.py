@@ -51,6 +51,7 @@ CORPORA = (  # relative to the repository: the package is trained in a checkout
     "bench/data/train.jsonl",
     "bench/data/train_extra.jsonl",
     "bench/data/train_hard.jsonl",
+    "bench/data/train_focus.jsonl",
     "bench/data/background.jsonl",
     "bench/data/holdout.jsonl",
     "../shared/corpus/dev.jsonl",
