@@ -356,3 +356,19 @@ def test_a_ticker_whose_entries_report_no_change_is_no_change(extractor):
     )
     got = run(extractor, "de", "2025-02-01", "Netzwelt-Ticker: Telegram, Bluesky, LinkedIn", quiet)
     assert not got.enforcement_change
+
+
+def test_practice_term_candidates_are_never_dates_or_amounts(extractor):
+    from monitor.extract.terms import term_candidates
+
+    record = {
+        "lang": "de",
+        "published": "2023-08-01",
+        "title": "Kleinanzeigen verbietet den Welpenhandel ab Freitag",
+        "text": "Ab Freitag löscht Kleinanzeigen Inserate für Welpen. Wer trotzdem inseriert, "
+        "zahlt bis zu sechs Millionen Euro Strafe.",
+    }
+    (article,) = extractor.read_records([record])
+    words = {w for text, _ in term_candidates(article) for w in text.split()}
+    assert "Welpenhandel" in words
+    assert not words & {"Freitag", "Millionen", "Euro"}

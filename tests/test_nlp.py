@@ -117,6 +117,39 @@ def test_former_names_and_ambiguous_names(en):
     assert ("platform", "X") not in hits(en, "The iPhone X is old.")
 
 
+def confirmed_platforms(nlp, text: str) -> set[str]:
+    doc = nlp(text)
+    return {key for kind, key, _, _ in clean_hits(doc, doc._.policy_hits) if kind == "platform"}
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "platform"),
+    [
+        ("en", "Germany fines X over hate speech reports.", "X"),  # next to a step
+        ("de", "Ab dem 7. November verbietet Discord Baupläne für Waffen.", "Discord"),
+        ("de", "Kick dreht Casino-Streamern den Geldhahn zu.", "Kick"),  # a step two words on
+        ("de", "Discord: Fremde bleiben draußen", "Discord"),  # labels the headline
+        ("de", "Alle Hinge-Mitglieder müssen ihr Alter belegen.", "Hinge"),  # a platform compound
+    ],
+)
+def test_an_ambiguous_name_is_confirmed_by_a_step_a_headline_label_or_a_compound(
+    de, en, lang, text, platform
+):
+    assert platform in confirmed_platforms({"de": de, "en": en}[lang], text)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("de", "Das Max-Planck-Institut forscht an neuen Chips."),  # a compound, not a platform's
+        ("de", "Der Kick beim Bungee-Sprung hält nicht lange an."),  # a word, no step near
+        ("en", "Usain Bolt won the race; officials later banned the stadium's drones."),
+    ],
+)
+def test_an_ambiguous_name_far_from_any_platform_sign_stays_a_word(de, en, lang, text):
+    assert not confirmed_platforms({"de": de, "en": en}[lang], text)
+
+
 def test_practice_ids_and_action_ids_are_those_of_labels():
     labels = LABELS.read_text(encoding="utf-8").split("## Practices (ids)")[1]
     sections = labels.split("## Actions (ids)")

@@ -102,6 +102,7 @@ class PolicyMatcher:
         self.lower = PhraseMatcher(nlp.vocab, attr="LOWER")  # platform aliases, exact words
         self.orth = PhraseMatcher(nlp.vocab, attr="ORTH")  # ambiguous platform names
         self.compound_heads: dict[str, str] = {}
+        self.ambiguous_heads: dict[str, str] = {}  # exact case: "Discord" of "Discord-Nutzer"
         self.part_labels: dict[tuple[bool, str], list[str]] = defaultdict(list)
         self._add_terms(nlp)
         self._add_platforms(nlp)
@@ -162,6 +163,8 @@ class PolicyMatcher:
                 )
             for alias in platform.aliases:
                 self.compound_heads[" ".join(alias.lower().replace("-", " ").split())] = label
+            for name in platform.ambiguous:
+                self.ambiguous_heads[name] = label
 
     def _compile_parts(self) -> re.Pattern:
         anchored = _trie_regex([w for is_anchored, w in self.part_labels if is_anchored])
@@ -228,4 +231,16 @@ class PolicyMatcher:
                     if span is not None:
                         hits.append(("platform", label.split("|", 1)[1], span.start, span.end))
                     break
+            else:
+                hits += self._ambiguous_compound(doc, match)
         return hits
+
+    def _ambiguous_compound(self, doc: Doc, match: re.Match) -> list[tuple[str, str, int, int]]:
+        """``Hinge-Mitglieder``, ``Discord-Nutzern``: a name that is also a word, in its exact
+        case, joined to a word about a platform's users or rules, is the platform."""
+        head, tail = match.group().split("-", 2)[:2]
+        label = self.ambiguous_heads.get(head)
+        if not label or tail.lower() not in self.lexicon.platform_tails:
+            return []
+        span = doc.char_span(match.start(), match.start() + len(head), alignment_mode="expand")
+        return [("platform", label.split("|", 1)[1], span.start, span.end)] if span else []

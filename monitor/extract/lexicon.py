@@ -59,6 +59,7 @@ class Lexicon:
     domains: dict[str, tuple[str, ...]]  # practice or concept id -> product domains
     default_actions: dict[str, str]  # practice id -> action id
     owner_after: frozenset[str]
+    platform_tails: frozenset[str]  # "Discord-Nutzer": a tail that makes a name the platform
     owner_before: tuple[tuple[str, ...], ...]
     example_before: tuple[tuple[str, ...], ...]
     list_words: frozenset[str]  # "und", "oder": a name listed after an example is one too
@@ -133,6 +134,7 @@ def load_lexicon(lang: str, data_dir: str = str(DATA_DIR)) -> Lexicon:
             p["id"]: p["default_action"] for p in practices["practices"] if p.get("default_action")
         },
         owner_after=frozenset(str(w).lower() for w in cues.get("owner_after", ())),
+        platform_tails=frozenset(str(w).lower() for w in cues.get("platform_tails", ())),
         owner_before=_phrases(cues.get("owner_before")),
         example_before=_phrases(cues.get("example_before")),
         list_words=frozenset(str(w).lower() for w in cues.get("list_words", ())),

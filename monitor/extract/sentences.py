@@ -73,15 +73,26 @@ def split_sentences(doc: Doc, title_chars: int) -> tuple[list[Sentence], list[in
 def clean_hits(doc: Doc, hits: list[Hit]) -> list[Hit]:
     """Drop cancelled terms, let the longer of overlapping actions or platforms win, confirm
     ambiguous platform names: by an unambiguous alias elsewhere, by a platform word next to
-    them ("die App Threads"), or by opening a sentence in a text about platforms."""
+    them ("die App Threads"), by opening a sentence in a text about platforms, by standing next
+    to a step ("verbietet Discord", "fines X", "Hinge sperrt") or by labelling the headline
+    ("Discord: Baupläne für ...")."""
     cancelled = {(key, i) for kind, key, s, e in hits if kind == "not" for i in range(s, e)}
     named = {key for kind, key, _, _ in hits if kind == "platform"}
     context = {i for kind, key, s, e in hits if key == "platform_context" for i in range(s, e)}
+    steps = {
+        i for kind, key, s, e in hits if kind == "action" or key == "crackdown" for i in range(s, e)
+    }
     named |= {
         key
         for kind, key, start, end in hits
         if kind == "platform?"
-        and (start - 1 in context or end in context or (context and _opens(doc, start, end)))
+        and (
+            start - 1 in context
+            or end in context
+            or (context and _opens(doc, start, end))
+            or _next_to(doc, start, end, steps)
+            or (start == 0 and end < len(doc) and doc[end].text == ":")
+        )
     }
     kept = []
     for kind, key, start, end in hits:
@@ -93,6 +104,17 @@ def clean_hits(doc: Doc, hits: list[Hit]) -> list[Hit]:
             kind = "platform"
         kept.append((kind, key, start, end))
     return [h for h in kept if not _outranked(h, kept)]
+
+
+STEP_GAP = 2  # tokens between an ambiguous name and a step that confirm it
+
+
+def _next_to(doc: Doc, start: int, end: int, steps: set[int]) -> bool:
+    """A step within ``STEP_GAP`` tokens of the name, in its sentence."""
+    sentence = doc[start].sent
+    before = range(max(sentence.start, start - STEP_GAP), start)
+    after = range(end, min(sentence.end, end + STEP_GAP))
+    return any(i in steps for i in (*before, *after))
 
 
 def _opens(doc: Doc, start: int, end: int) -> bool:

@@ -50,6 +50,11 @@ FUNCTION_WORDS = {
         "regeln", "konzern", "anbieter", "muss", "müssen", "neue", "neuen", "neu", "zwei",
     },
 }
+# Amounts and times say how much or when, never what the conduct is ("sechs Millionen Kronen").
+UNITS = {
+    "million", "millionen", "milliarde", "milliarden", "billion", "euro", "euros", "dollar",
+    "dollars", "kronen", "pfund", "pounds", "prozent", "percent", "uhr", "fine", "strafe",
+}
 GENERIC = {
     "content", "accounts", "apps", "app", "posts", "videos", "sellers", "listings", "ads",
     "inhalte", "konten", "beiträge", "händler", "angebote", "anzeigen", "werbung",
@@ -60,7 +65,7 @@ GENERIC = {
 def term_candidates(article: Article) -> list[tuple[str, Features]]:
     """Every chunk of the core sentences, with its features (one entry per distinct chunk)."""
     lang = article.lang if article.lang in FUNCTION_WORDS else "en"
-    stops = FUNCTION_WORDS[lang] | article.lexicon.stopwords
+    stops = FUNCTION_WORDS[lang] | article.lexicon.stopwords | UNITS
     stem_sentences: Counter[str] = Counter()
     for s in article.sentences:
         stem_sentences.update({stem(t) for t in s.tokens if t[:1].isalpha()})
@@ -69,7 +74,8 @@ def term_candidates(article: Article) -> list[tuple[str, Features]]:
         if not (s.title or s.position < 2 or s.step):
             continue
         triggers = sorted(t - s.start for t in _trigger_tokens(s))
-        for first, words in _chunks(article, s, stops):
+        dated = {w.casefold() for i in s.dates for w in article.dates[i].text.split()}
+        for first, words in _chunks(article, s, stops | dated):
             text = " ".join(words)
             f = _chunk_features(article, s, first, words, triggers, stem_sentences, lang)
             previous = found.get(text)
