@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -49,11 +50,27 @@ class Database:
         self.conn = conn
         self.utils = sqlite_utils.Database(conn)
         if str(path) != ":memory:":
-            self.utils.enable_wal()
+            self._enable_wal()
         conn.execute("PRAGMA synchronous = NORMAL")
         self._lock = threading.RLock()
         self._depth = 0
         self.migrate()
+
+    def _enable_wal(self) -> None:
+        """WAL mode, which stays with the file once set. While several processes open a new
+        file at once, SQLite refuses the switch with "database is locked" at once, without
+        waiting the busy timeout; so it is tried again, with backoff, for as long."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay = 0.005
+        while True:
+            try:
+                self.utils.enable_wal()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
