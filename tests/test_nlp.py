@@ -117,6 +117,11 @@ def test_former_names_and_ambiguous_names(en):
     assert ("platform", "X") not in hits(en, "The iPhone X is old.")
 
 
+@pytest.mark.parametrize("name", ["DeepSeek", "Shopee", "Wallapop", "Pokémon Go", "Agoda"])
+def test_platforms_beyond_the_big_names_are_known(en, name):
+    assert ("platform", name) in hits(en, f"{name} will remove such listings from March.")
+
+
 def confirmed_platforms(nlp, text: str) -> set[str]:
     doc = nlp(text)
     return {key for kind, key, _, _ in clean_hits(doc, doc._.policy_hits) if kind == "platform"}

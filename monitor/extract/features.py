@@ -169,6 +169,8 @@ def document_features(article: Article) -> Features:
     subjects = {name for s in article.sentences for name, _ in s.subjects}
     f["n_subjects"] = math.log1p(len(subjects))
     f["no_subject"] = float(not subjects)
+    if subjects and all(article.lexicon.platforms[n].is_company for n in subjects):
+        f["only_companies"] = 1.0  # Sony, Microsoft, Disney: firms, not a service with rules
     held = set().union(*(s.kinds for s in article.sentences)) if article.sentences else set()
     for kind in ("step", "frame", "prac", "cue:obligation", "act"):
         if kind not in held:  # what an article lacks says as much as what it has

@@ -109,8 +109,17 @@ def clean_hits(doc: Doc, hits: list[Hit]) -> list[Hit]:
 STEP_GAP = 2  # tokens between an ambiguous name and a step that confirm it
 
 
+DETERMINERS = frozenset(
+    {"der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "eines"}
+    | {"kein", "keine", "the", "a", "an", "this", "that", "no"}
+)
+
+
 def _next_to(doc: Doc, start: int, end: int, steps: set[int]) -> bool:
-    """A step within ``STEP_GAP`` tokens of the name, in its sentence."""
+    """A step within ``STEP_GAP`` tokens of the name, in its sentence; not after an article
+    ("ein Signal", "die Visa"): a name so used is the word."""
+    if start and doc[start - 1].lower_ in DETERMINERS:
+        return False
     sentence = doc[start].sent
     before = range(max(sentence.start, start - STEP_GAP), start)
     after = range(end, min(sentence.end, end + STEP_GAP))

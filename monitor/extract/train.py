@@ -61,7 +61,7 @@ TEASER_CHARS = 300
 C = {"decision": 0.5, "platform": 1.0, "practice": 1.0, "action": 1.0, "date": 1.0, "term": 1.0}
 # Everyday news (bench/data/background.jsonl) teaches what is no change at all; weighted down so
 # that its many easy negatives do not outvote the hard ones of the labelled corpus.
-BACKGROUND_WEIGHT = 0.2
+BACKGROUND_WEIGHT = 0.5
 PRUNE = 0.02  # weights smaller than this are not shipped
 THRESHOLD_GRID = [round(0.05 * i, 2) for i in range(2, 19)]
 
