@@ -97,3 +97,30 @@ def test_background_steps_beside_the_core_sentence_add_nothing(extractor, case):
     lang, title, text = case[0][:2], case[1], case[2]
     got = run(extractor, lang, "2025-05-02", title, text + TAIL[lang])
     assert got.enforcement_change and got.actions == ("prohibition",)
+
+
+def test_a_change_takes_at_most_three_steps(extractor):
+    got = run(
+        extractor,
+        "en",
+        "2025-04-03",
+        "YouTube bans crypto scam ads",
+        "YouTube will no longer allow ads for crypto scams from May. Offending ads will be "
+        "removed, repeat offenders' channels suspended and demonetized, the worst sued, and "
+        "their reach limited while a review runs. Their apps will be pulled from the store.",
+    )
+    assert got.enforcement_change and 1 <= len(got.actions) <= 3
+    assert "prohibition" in got.actions
+
+
+def test_extensions_removed_from_an_add_on_store_are_app_removals(extractor):
+    got = run(
+        extractor,
+        "de",
+        "2025-05-05",
+        "Mozilla wirft Scraping-Erweiterungen aus Firefox Add-ons",
+        "Seit dem 3. Mai entfernt Mozilla Erweiterungen aus Firefox Add-ons, die Seiteninhalte "
+        "automatisiert auslesen und an fremde Server schicken.",
+    )
+    assert got.enforcement_change and "app_removal" in got.actions
+    assert "content_removal" not in got.actions

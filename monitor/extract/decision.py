@@ -31,6 +31,7 @@ from monitor.extract.terms import practice_terms
 from monitor.models import DateMention
 
 MAX_EVIDENCE = 3
+MAX_ACTIONS = 3  # the likeliest steps: a change takes one to three (a fourth is rarely right)
 NO_PLATFORM_CAP = 0.25  # the score of an article that names no known platform
 RELATIVE = 0.6  # a second subject needs at least this share of the first one's probability
 
@@ -120,6 +121,7 @@ def decide_one(article: Article, models: Models) -> Decision:
         action_at,
         at_least_one=change,
     ) or _kept(_ranked(models.action, found), action_at, at_least_one=change)
+    actions = actions[:MAX_ACTIONS]
     effective = _effective(article, models)
     terms = (
         practice_terms(article, practices, models.term, models.threshold("term")) if change else ()
