@@ -125,7 +125,7 @@ def modifier(s: Sentence, kinds: set[str] = frozenset()) -> str:
 # Words too common to say anything about a change: their weights would only learn the writers'
 # style (cross-validated: see docs/extraction.md). Modal, temporal and negating words stay.
 # fmt: off
-FUNCTION_WORDS = frozenset({
+FILLER_WORDS = frozenset({
     "the", "a", "an", "of", "and", "or", "to", "in", "on", "at", "by", "for", "with", "as", "it",
     "its", "their", "they", "this", "that", "these", "those", "which", "who", "be", "have", "do",
     "he", "she", "his", "her", "we", "you", "our", "your", "i", "my", "me", "them", "there",
@@ -158,11 +158,11 @@ def document_features(article: Article) -> Features:
                 if kind.startswith("cue:"):
                     f[f"{zone}.{kind}"] = 1.0
             for word in s.words:  # (word pairs were tried: no better in cross-validation)
-                if word not in FUNCTION_WORDS:
+                if word not in FILLER_WORDS:
                     f[f"{zone}w:{word}"] = 1.0
         elif s.step and mod == "clean":
             for word in s.words:
-                if word not in FUNCTION_WORDS:
+                if word not in FILLER_WORDS:
                     f[f"Fw:{word}"] = 1.0
     for name, count in counts.items():
         f[name] = math.log1p(count)

@@ -50,7 +50,8 @@ FUNCTION_WORDS = {
         "regeln", "konzern", "anbieter", "muss", "müssen", "neue", "neuen", "neu", "zwei",
     },
 }
-# Amounts and times say how much or when, never what the conduct is ("sechs Millionen Kronen").
+# Amounts, times and penalties say how much, when or what follows, never what the conduct is
+# ("sechs Millionen Kronen Strafe").
 UNITS = {
     "million", "millionen", "milliarde", "milliarden", "billion", "euro", "euros", "dollar",
     "dollars", "kronen", "pfund", "pounds", "prozent", "percent", "uhr", "fine", "strafe",
