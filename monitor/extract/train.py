@@ -196,15 +196,26 @@ def best_threshold(
         if per_article:
             value = _date_accuracy(examples, probabilities, t)
         else:
-            tp = sum(1 for e, p in zip(examples, probabilities, strict=True) if p >= t and e.label)
-            fp = sum(
-                1 for e, p in zip(examples, probabilities, strict=True) if p >= t and not e.label
-            )
-            fn = sum(1 for e, p in zip(examples, probabilities, strict=True) if p < t and e.label)
-            value = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+            value = _f1(*_counts(examples, probabilities, t))
         scores.append((round(value, 6), -abs(t - 0.5), t))
     value, _, t = max(scores)
     return t, value
+
+
+def _counts(
+    examples: Sequence[Example], probabilities: Sequence[float], t: float
+) -> tuple[int, int, int]:
+    """True positives, false positives and false negatives when ``t`` and above are kept."""
+    tp = fp = fn = 0
+    for e, p in zip(examples, probabilities, strict=True):
+        tp += p >= t and e.label
+        fp += p >= t and not e.label
+        fn += p < t and e.label
+    return tp, fp, fn
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
 PER_VALUE_MIN = 60  # positive examples an action needs for a threshold of its own
@@ -226,13 +237,8 @@ def per_value_thresholds(
     )
 
     def counts(value: str, t: float) -> tuple[int, int, int]:
-        tp = fp = fn = 0
-        for i in by_value[value]:
-            kept, label = probabilities[i] >= t, examples[i].label
-            tp += kept and label
-            fp += kept and not label
-            fn += label and not kept
-        return tp, fp, fn
+        idx = by_value[value]
+        return _counts([examples[i] for i in idx], [probabilities[i] for i in idx], t)
 
     table = {v: counts(v, chosen[v]) for v in by_value}
     for _ in range(2):
@@ -240,8 +246,7 @@ def per_value_thresholds(
             others = [sum(c[k] for v, c in table.items() if v != value) for k in range(3)]
             best = None
             for t in THRESHOLD_GRID:
-                tp, fp, fn = (a + b for a, b in zip(others, counts(value, t), strict=True))
-                f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+                f1 = _f1(*(a + b for a, b in zip(others, counts(value, t), strict=True)))
                 if best is None or (round(f1, 6), -abs(t - default)) > best[0]:
                     best = ((round(f1, 6), -abs(t - default)), t)
             chosen[value] = best[1]
@@ -337,9 +342,7 @@ def write_lemma_tables(records: Sequence[dict[str, Any]], out_dir: Path) -> dict
 
 
 def _decision_report(examples: Sequence[Example], probabilities: Sequence[float]) -> dict:
-    tp = sum(1 for e, p in zip(examples, probabilities, strict=True) if p >= 0.5 and e.label)
-    fp = sum(1 for e, p in zip(examples, probabilities, strict=True) if p >= 0.5 and not e.label)
-    fn = sum(1 for e, p in zip(examples, probabilities, strict=True) if p < 0.5 and e.label)
+    tp, fp, fn = _counts(examples, probabilities, 0.5)
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
