@@ -185,7 +185,7 @@ class PolicyMatcher:
         hits += self._gapped_hits(segments)
         hits += self._part_hits(doc, text)
         hits += self._compound_platform_hits(doc, text)
-        doc._.policy_hits = sorted(set(hits), key=lambda h: (h[2], h[3]))
+        doc._.policy_hits = sorted(set(hits), key=lambda h: (h[2], h[3], h[0], h[1]))
         return doc
 
     def _gapped_hits(self, found: dict[str, list[tuple[int, int]]]) -> list:
