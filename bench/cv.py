@@ -24,19 +24,16 @@ from monitor.evaluate import as_teaser, score  # noqa: E402
 from monitor.extract.decision import decide  # noqa: E402
 from monitor.extract.extractor import Extractor  # noqa: E402
 from monitor.extract.model import MODELS, Models, load_models  # noqa: E402
-from monitor.extract.train import C, build_dataset, fit, group_of, teaser  # noqa: E402
+from monitor.extract.train import (  # noqa: E402
+    C,
+    build_dataset,
+    default_corpora,
+    fit,
+    group_of,
+    teaser,
+)
 from monitor.grouping import score_events  # noqa: E402
 from monitor.models import Extraction  # noqa: E402
-
-CORPORA = [
-    ROOT / "bench" / "data" / "train.jsonl",
-    ROOT / "bench" / "data" / "train_extra.jsonl",
-    ROOT / "bench" / "data" / "train_hard.jsonl",
-    ROOT / "bench" / "data" / "train_focus.jsonl",
-    ROOT.parent / "shared" / "corpus" / "dev.jsonl",
-    ROOT / "bench" / "data" / "holdout.jsonl",
-    ROOT / "bench" / "data" / "background.jsonl",
-]
 
 
 def load(paths):
@@ -124,7 +121,7 @@ def main() -> None:
     parser.add_argument("--without", nargs="*", default=[], help="leave out these corpus files")
     parser.add_argument("--score", nargs="*", help="score only these groups (all are trained)")
     args = parser.parse_args()
-    records = load([path for path in CORPORA if path.name not in args.without])
+    records = load([path for path in default_corpora() if path.name not in args.without])
     override = {"decision": args.decision} if args.decision else None
     got, got_short = cross_validate(records, args.groups, args.folds, override)
     # Scored on the labelled corpora: the everyday news only trains (bench/extract.py measures
