@@ -105,6 +105,36 @@ def test_longer_phrases_need_their_gaps(de, en):
     )
 
 
+def cleaned_actions(nlp, text: str) -> set[str]:
+    doc = nlp(text)
+    return {key for kind, key, _, _ in clean_hits(doc, doc._.policy_hits) if kind == "action"}
+
+
+def test_concept_slots_match_what_a_step_acts_on(de, en):
+    # `verlieren ** {account}`: the slot takes any hit of the concept, compounds included
+    assert "account_suspension" in cleaned_actions(de, "Wer das tut, verliert sein KDP-Konto.")
+    assert "account_suspension" in cleaned_actions(en, "Get caught and your account is gone.")
+    assert "demonetization" in cleaned_actions(
+        de, "Entwickler verlieren den Zugang zum Auszahlungsprogramm DevEx."
+    )
+    assert "demonetization" in cleaned_actions(en, "Channels will be cut off from ad money.")
+    # the slot needs its concept: losing a game is no suspension
+    assert "account_suspension" not in cleaned_actions(en, "The team lost the final.")
+
+
+def test_a_named_step_wins_over_the_generic_ban_on_the_same_words(de):
+    assert cleaned_actions(de, "Deezer will keine Tantiemen mehr zahlen.") >= {"demonetization"}
+    assert "prohibition" not in cleaned_actions(de, "Deezer will keine Tantiemen mehr zahlen.")
+
+
+def test_every_concept_slot_names_a_concept():
+    data = yaml.safe_load((DATA_DIR / "actions.yaml").read_text())
+    practices = yaml.safe_load((DATA_DIR / "practices.yaml").read_text())
+    concepts = set(data.get("concepts", {})) | set(practices.get("concepts", {}))
+    slots = set(re.findall(r"\{(\w+)\}", (DATA_DIR / "actions.yaml").read_text()))
+    assert slots and slots <= concepts
+
+
 def test_excluded_phrases_cancel_a_trigger(en):
     def actions(text):
         doc = en(text)

@@ -23,6 +23,7 @@ from monitor.extract.lexicon import DATA_DIR, Lexicon, load_lexicon
 Doc.set_extension("policy_hits", default=None, force=True)
 
 GAPS = {"*": 3, "**": 8}  # how many tokens `*` and `**` in a lemma phrase may skip
+CONCEPT_SLOT = re.compile(r"\{\w+\}")  # `{account}` in a lemma phrase: a concept's hit
 HYPHENATED = re.compile(r"[^\s\-–]+(?:-[^\s\-–]*)+")
 
 
@@ -123,19 +124,22 @@ class PolicyMatcher:
                 for variant in variants:
                     self.part_labels[anchored, variant].append(label)
         for label, texts in phrases.items():
-            plain = [t for t in texts if "*" not in t]
+            plain = [t for t in texts if "*" not in t and "{" not in t]
             if plain:
                 self.lemma.add(label, list(nlp.pipe(plain)))
-            for text in (t for t in texts if "*" in t):
+            for text in (t for t in texts if "*" in t or "{" in t):
                 self.gapped.append((label, self._segments(nlp, text)))
 
     def _segments(self, nlp: Language, text: str) -> tuple[tuple[str, int], ...]:
         """``take * to court`` -> ((take, 0), (to court, 3)): lemma segments, each with the
         number of tokens that may stand before it. Segments are phrases of the LEMMA matcher."""
         segments, gap = [], 0
-        for piece in re.split(r"(\*\*?)", text):
+        for piece in re.split(r"(\*\*?|\{\w+\})", text):
             if piece in GAPS:
                 gap = GAPS[piece]
+            elif CONCEPT_SLOT.fullmatch(piece):  # any hit of that concept, compounds included
+                segments.append((piece, gap))
+                gap = 0
             elif piece.strip():
                 doc = nlp(piece.strip())
                 key = " ".join(t.lemma_ for t in doc)
@@ -182,8 +186,11 @@ class PolicyMatcher:
                     segments[key].append((start, end))
                 else:
                     hits.append((kind, key, start, end))
-        hits += self._gapped_hits(segments)
         hits += self._part_hits(doc, text)
+        for kind, key, start, end in hits:
+            if kind == "concept":
+                segments["{" + key + "}"].append((start, end))
+        hits += self._gapped_hits(segments)
         hits += self._compound_platform_hits(doc, text)
         doc._.policy_hits = sorted(set(hits), key=lambda h: (h[2], h[3], h[0], h[1]))
         return doc

@@ -114,9 +114,11 @@ def load_lexicon(lang: str, data_dir: str = str(DATA_DIR)) -> Lexicon:
     """Read the data files for ``lang`` (cached; the files are part of the package)."""
     path = Path(data_dir)
     practices = _load("practices.yaml", path)
-    actions = _load("actions.yaml", path)["actions"]
+    action_data = _load("actions.yaml", path)
+    actions = action_data["actions"]
     cues = _load(f"cues_{lang}.yaml", path)
-    terms = [_terms("concept", k, v, lang) for k, v in practices.get("concepts", {}).items()]
+    concepts = {**practices.get("concepts", {}), **action_data.get("concepts", {})}
+    terms = [_terms("concept", k, v, lang) for k, v in concepts.items()]
     terms += [_terms("practice", p["id"], p, lang) for p in practices["practices"]]
     terms += [_terms("action", a["id"], a, lang) for a in actions]
     terms += [_terms("cue", group, {lang: cues.get(group) or {}}, lang) for group in CUE_GROUPS]

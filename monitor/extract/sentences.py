@@ -71,11 +71,11 @@ def split_sentences(doc: Doc, title_chars: int) -> tuple[list[Sentence], list[in
 
 
 def clean_hits(doc: Doc, hits: list[Hit]) -> list[Hit]:
-    """Drop cancelled terms, let the longer of overlapping actions or platforms win, confirm
-    ambiguous platform names: by an unambiguous alias elsewhere, by a platform word next to
-    them ("die App Threads"), by opening a sentence in a text about platforms, by standing next
-    to a step ("verbietet Discord", "fines X", "Hinge sperrt") or by labelling the headline
-    ("Discord: Baupläne für ...")."""
+    """Drop cancelled terms, let the longer of overlapping platforms (of actions: the one that
+    holds the other) win, confirm ambiguous platform names: by an unambiguous alias elsewhere,
+    by a platform word next to them ("die App Threads"), by opening a sentence in a text about
+    platforms, by standing next to a step ("verbietet Discord", "fines X", "Hinge sperrt") or
+    by labelling the headline ("Discord: Baupläne für ...")."""
     cancelled = {(key, i) for kind, key, s, e in hits if kind == "not" for i in range(s, e)}
     named = {key for kind, key, _, _ in hits if kind == "platform"}
     context = {i for kind, key, s, e in hits if key == "platform_context" for i in range(s, e)}
@@ -131,15 +131,24 @@ def _opens(doc: Doc, start: int, end: int) -> bool:
     return doc[start].is_sent_start and end < len(doc) and doc[end].is_lower and doc[end].is_alpha
 
 
+def _specific(key: str) -> tuple[bool, str]:
+    """Of two steps on the same words, the named one wins over the generic ban ("keine
+    Tantiemen mehr" is demonetization, not the prohibition of "kein * mehr")."""
+    return key != "prohibition", key
+
+
 def _outranked(hit: Hit, hits: list[Hit]) -> bool:
+    """A platform overlapped by a longer one; an action inside a longer one's words. Two steps
+    that merely overlap both stand: `{account} ** fliegen` spans many words and must not eat
+    the "verlieren den Zugang zum Auszahlungsprogramm" it crosses."""
     kind, key, start, end = hit
     if kind not in ("action", "platform"):
         return False
     for other_kind, other_key, s, e in hits:
         if other_kind != kind or (s, e, other_key) == (start, end, key):
             continue
-        overlaps = s < end and start < e
-        longer = (e - s, -s, other_key) > (end - start, -start, key)
+        overlaps = (s <= start and end <= e) if kind == "action" else (s < end and start < e)
+        longer = (e - s, -s, _specific(other_key)) > (end - start, -start, _specific(key))
         if overlaps and (other_key != key or s < start or e > end) and longer:
             return True
     return False
