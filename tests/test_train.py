@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from monitor.extract import Extractor
-from monitor.extract.features import document_features
+from monitor.extract.features import action_candidates, document_features
 from monitor.extract.model import MODELS, Models, load_models
 from tests.conftest import SHARED
 
@@ -119,3 +119,19 @@ def test_an_action_with_enough_examples_gets_its_own_threshold():
     pairs += examples("demonetization", 5, [(True, 0.9), (False, 0.6)])
     found = per_value_thresholds([e for e, _ in pairs], [p for _, p in pairs], default=0.3)
     assert set(found) == {"action:fine"} and 0.6 < found["action:fine"] <= 0.9
+
+
+def test_an_action_candidate_carries_the_words_next_to_its_step():
+    record = {
+        "title": "",
+        "lang": "en",
+        "text": "Accounts caught mining crypto will be suspended, the company said on Monday "
+        "in a statement that also covered its quarterly revenue and a new office.",
+    }
+    (article,) = Extractor(languages=["en"]).read_records([record])
+    features = action_candidates(article)["account_suspension"]
+    assert "account_suspension&w:crypto" in features  # within five tokens of "suspended"
+    assert "account_suspension&w:revenue" not in features  # far along the sentence
+    assert not any(
+        k.startswith("prohibition&w:") for k in action_candidates(article)["prohibition"]
+    )

@@ -253,6 +253,9 @@ CROSSED = ("absent", "in_T", "in_L", "with_frame", "mod_clean", "with_risk_step"
 CROSSED += ("only_other_platform", "only_old_or_doubt")
 
 
+WINDOW = 5  # tokens around a step whose words describe it ("accounts caught ... suspended")
+
+
 def action_candidates(article: Article) -> dict[str, Features]:
     """Every action id (an unnamed step may be implied), with where and how it is named; the
     main features also per id, since steps differ in how they are reported."""
@@ -261,12 +264,21 @@ def action_candidates(article: Article) -> dict[str, Features]:
     context = {
         f"doc_{k}": 1.0 for k in ("auth", "cue:obligation", "cue:risk", "prac") if k in kinds
     }
+    words: dict[str, set[str]] = {}
+    for s in article.sentences:
+        for a, starts in s.actions.items():
+            words.setdefault(a, set()).update(
+                w
+                for w, t in zip(s.words, s.word_tokens, strict=True)
+                if w not in FILLER_WORDS and any(-WINDOW <= t - p <= WINDOW for p in starts)
+            )
     out = {}
     for a in ACTIONS:
         f = {**found.get(a, {"absent": 1.0}), f"id:{a}": 1.0}
         f.update({f"{a}&{k}": v for k, v in list(f.items()) if k in CROSSED})
         f.update({f"{a}&{k}": v for k, v in context.items()})
         f.update({f"{a}&also:{b}": 1.0 for b in found if b != a})
+        f.update({f"{a}&w:{w}": 1.0 for w in words.get(a, ())})
         out[a] = f
     return out
 

@@ -31,6 +31,7 @@ class Sentence:
     named: dict[str, str] = field(default_factory=dict)  # platform -> its best role here
     spans: list[tuple[str, int, int]] = field(default_factory=list)  # (kind, start, end)
     words: tuple[str, ...] = ()  # lower-case lemmas, names and numbers replaced by a class
+    word_tokens: tuple[int, ...] = ()  # the doc token of each word
     tokens: tuple[str, ...] = ()  # the sentence's tokens as written (token i is start + i)
     platform_tokens: frozenset[int] = frozenset()  # doc token indices inside platform names
     hit_tokens: frozenset[int] = frozenset()  # doc token indices inside any matched term
@@ -232,17 +233,20 @@ def fill_sentences(doc: Doc, lexicon: Lexicon, sentences, sent_of, hits) -> None
             sentence.practices.setdefault(key, []).append(start)
             sentence.spans.append((kind, start, end))
     for sentence in sentences:
-        sentence.words = _words(doc, sentence, classes)
+        sentence.words, sentence.word_tokens = _words(doc, sentence, classes)
         sentence.tokens = tuple(t.text for t in doc[sentence.start : sentence.end])
         span = range(sentence.start, sentence.end)
         sentence.platform_tokens = frozenset(i for i in span if i in classes)
         sentence.hit_tokens = frozenset(i for i in span if i in matched)
 
 
-def _words(doc: Doc, sentence: Sentence, classes: dict[int, str]) -> tuple[str, ...]:
-    """The sentence's lemmas for the lexical features: lower case, platform names and numbers
-    replaced by their class, punctuation dropped, at most ``MAX_WORDS``."""
+def _words(
+    doc: Doc, sentence: Sentence, classes: dict[int, str]
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The sentence's lemmas for the lexical features (lower case, platform names and numbers
+    replaced by their class, punctuation dropped, at most ``MAX_WORDS``) and their tokens."""
     words: list[str] = []
+    at: list[int] = []
     for i in range(sentence.start, min(sentence.end, sentence.start + MAX_WORDS)):
         token = doc[i]
         if i in classes:
@@ -256,7 +260,8 @@ def _words(doc: Doc, sentence: Sentence, classes: dict[int, str]) -> tuple[str, 
         else:
             word = token.lemma_ or token.lower_
         words.append(word)
-    return tuple(words)
+        at.append(i)
+    return tuple(words), tuple(at)
 
 
 def read_sentences(
