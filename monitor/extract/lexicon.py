@@ -65,6 +65,7 @@ class Lexicon:
     list_words: frozenset[str]  # "und", "oder": a name listed after an example is one too
     name_suffixes: tuple[str, ...]  # genitive endings a name may carry: Twitters, Googles
     stopwords: frozenset[str]
+    not_conduct: frozenset[str]  # never a practice term: places, times, who is affected
 
 
 def _load(name: str, data_dir: Path) -> dict:
@@ -142,6 +143,7 @@ def load_lexicon(lang: str, data_dir: str = str(DATA_DIR)) -> Lexicon:
         list_words=frozenset(str(w).lower() for w in cues.get("list_words", ())),
         name_suffixes=tuple(str(s) for s in cues.get("name_suffixes", ())),
         stopwords=frozenset(str(w).lower() for w in cues.get("stopwords", ())),
+        not_conduct=frozenset(str(w).lower() for w in cues.get("not_conduct", ())),
     )
 
 

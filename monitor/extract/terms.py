@@ -66,7 +66,7 @@ GENERIC = {
 def term_candidates(article: Article) -> list[tuple[str, Features]]:
     """Every chunk of the core sentences, with its features (one entry per distinct chunk)."""
     lang = article.lang if article.lang in FUNCTION_WORDS else "en"
-    stops = FUNCTION_WORDS[lang] | article.lexicon.stopwords | UNITS
+    stops = FUNCTION_WORDS[lang] | article.lexicon.stopwords | article.lexicon.not_conduct | UNITS
     stem_sentences: Counter[str] = Counter()
     for s in article.sentences:
         stem_sentences.update({stem(t) for t in s.tokens if t[:1].isalpha()})
@@ -128,6 +128,7 @@ def _chunks(article: Article, s: Sentence, stops: set[str]):
             and s.start + i not in blocked
             and token[:1].isalpha()
             and not any(c.isdigit() for c in token)
+            and not token.endswith("-")  # "Hunde- und Katzenwelpen": half a compound
             and lower not in stops
             and len(token) > 1
         )
