@@ -20,36 +20,6 @@ MAX_TERMS = 2
 FLOOR = 0.1  # the best chunk is kept down to this probability: a change names its conduct
 STEM = 6
 # fmt: off
-FUNCTION_WORDS = {
-    "en": {
-        "from", "on", "in", "by", "after", "starting", "for", "at", "with", "to", "across", "as",
-        "under", "over", "until", "within", "since", "because", "while", "if", "that", "which",
-        "who", "when", "beginning", "effective", "unless", "before", "through", "into", "says",
-        "said", "will", "is", "are", "was", "were", "be", "been", "has", "have", "had", "its",
-        "their", "but", "amid", "following", "than", "via", "per", "onto", "the", "a", "an",
-        "all", "any", "some", "new", "his", "her", "of", "and", "or", "no", "not", "it", "they",
-        "we", "you", "this", "these", "those", "such", "would", "can", "could", "must", "may",
-        "also", "now", "more", "most", "other", "only", "even", "just", "still", "about",
-        "what", "how", "why", "there", "here", "out", "up", "down", "off", "so", "too", "very",
-        "longer", "further", "do", "does", "did", "own", "our", "your", "my", "them", "he",
-        "she", "one", "two", "first", "last", "next", "year", "years", "week", "month", "day",
-        "today", "company", "platform", "users", "people", "service", "rules", "policy",
-    },
-    "de": {
-        "ab", "bis", "seit", "in", "im", "am", "an", "auf", "aus", "bei", "beim", "mit", "nach",
-        "wegen", "für", "gegen", "um", "vor", "zum", "zur", "über", "unter", "durch", "weil",
-        "wenn", "dass", "die", "der", "das", "und", "oder", "sowie", "ist", "sind", "war",
-        "wird", "werden", "hat", "haben", "künftig", "nun", "jetzt", "sofort", "mehr", "nicht",
-        "kein", "keine", "keinen", "aber", "sagte", "sagt", "teilte", "es", "sich", "als",
-        "soll", "sollen", "will", "wollen", "darf", "dürfen", "kann", "können", "den", "dem",
-        "des", "ein", "eine", "einen", "einem", "einer", "eines", "alle", "allen", "jede",
-        "jeden", "auch", "noch", "schon", "so", "wie", "was", "wer", "man", "sie", "er", "wir",
-        "ihr", "ihre", "ihren", "seine", "seinen", "sein", "diese", "dieser", "diesen", "zu",
-        "von", "vom", "bereits", "damit", "dann", "nur", "sehr", "laut", "jahr", "jahre",
-        "woche", "monat", "tag", "heute", "unternehmen", "plattform", "nutzer", "dienst",
-        "regeln", "konzern", "anbieter", "muss", "müssen", "neue", "neuen", "neu", "zwei",
-    },
-}
 # Amounts, times and penalties say how much, when or what follows, never what the conduct is
 # ("sechs Millionen Kronen Strafe").
 UNITS = {
@@ -65,8 +35,8 @@ GENERIC = {
 
 def term_candidates(article: Article) -> list[tuple[str, Features]]:
     """Every chunk of the core sentences, with its features (one entry per distinct chunk)."""
-    lang = article.lang if article.lang in FUNCTION_WORDS else "en"
-    stops = FUNCTION_WORDS[lang] | article.lexicon.stopwords | article.lexicon.not_conduct | UNITS
+    lang = article.lang
+    stops = article.lexicon.stopwords | article.lexicon.not_conduct | UNITS  # (cues_<lang>.yaml)
     stem_sentences: Counter[str] = Counter()
     for s in article.sentences:
         stem_sentences.update({stem(t) for t in s.tokens if t[:1].isalpha()})
