@@ -6,10 +6,12 @@ An item *joins* a change when all of these hold, else it opens a new change:
    ``extract/data/platforms.yaml``; a platform without one is its own group);
 2. topic: practices overlap, or the conduct no id names (``practice_terms``, compared by word
    stems) overlaps; when neither does, actions must overlap instead. Two disjoint practice
-   sets are two changes, whatever the actions (LABELS.md's "same practice, same step"), and so
-   are two disjoint sets of terms in the same language (across languages the words differ).
-   Reports published within ``SAME_NEWS`` days of a source, with no disagreeing effective
-   date, need no shared topic: they are the same news, named in other words;
+   sets are two changes, whatever the actions (LABELS.md's "same practice, same step"). Unless
+   the reports are the same news, so are two disjoint sets of terms in the same language
+   (across languages the words differ), and practice ids against terms alone when the
+   effective dates disagree. *The same news* needs no shared topic: a report published within
+   ``SAME_NEWS`` days of a source with no disagreeing effective date, or one giving the same
+   effective day as a source (terms are the article's words, chosen by a weak model);
 3. time: when both sides give effective dates, some pair lies within ``group_window`` (a month
    or a year counts as its whole span); when one is missing, the item's publication lies within
    ``group_window`` of the change's span (its sources' publications and effective dates), so a
@@ -95,6 +97,7 @@ TERM_STEM = 6  # characters of a word compared: fireworks ~ firework, Feuerwerk 
 GENERIC_TERM_WORDS = frozenset(
     {"sale", "sales", "selling", "verkauf", "handel", "content", "inhalte", "accounts", "konten"}
     | {"apps", "listings", "angebote", "posts", "videos", "ads", "werbung", "anzeigen", "with"}
+    | {"payment", "payments", "zahlung", "zahlungen", "stream", "streams", "streaming"}
 )
 
 
@@ -107,6 +110,12 @@ def term_stems(terms: Sequence[str]) -> set[str]:
             if len(word) >= 4 and word not in GENERIC_TERM_WORDS:
                 stems.add(word[:TERM_STEM])
     return stems
+
+
+def shared_stems(mine: set[str], theirs: set[str]) -> set[str]:
+    """The stems of ``mine`` that meet one of ``theirs``, one a prefix of the other: a word
+    shorter than ``TERM_STEM`` meets its longer forms (mixer ~ mixers, Welpe ~ Welpen)."""
+    return {a for a in mine if any(a.startswith(b) or b.startswith(a) for b in theirs)}
 
 
 def date_span(value: str | None) -> tuple[float, float] | None:
@@ -207,17 +216,12 @@ class Grouper:
         if member.practices and cluster.practices and not practices:
             return None
         stems = term_stems(member.practice_terms)
-        known = cluster.terms.get(member.language or "", set())
-        terms = stems & set().union(*cluster.terms.values()) if cluster.terms else set()
-        if stems and known and not terms and not practices:
-            return None  # two different conducts that no id names, said in one language
+        terms = shared_stems(stems, set().union(*cluster.terms.values()))
+        same_news = self._same_news(cluster, member)
+        if not practices and not terms and not same_news and self._other_conduct(cluster, member):
+            return None
         actions = cluster.actions & set(member.actions)
-        if (
-            not practices
-            and not terms
-            and not actions
-            and not self._reported_together(cluster, member)
-        ):
+        if not practices and not terms and not actions and not same_news:
             return None
         mine = date_span(member.effective_date)
         if mine and cluster.dates:
@@ -231,10 +235,29 @@ class Grouper:
         topic = len(practices) + len(terms)
         return (topic, len(actions), equal, len(groups & cluster.groups), -cluster.key)
 
-    def _reported_together(self, cluster: Cluster, member: Member) -> bool:
+    def _other_conduct(self, cluster: Cluster, member: Member) -> bool:
+        """Both sides name their conduct and the names do not meet: words of one language
+        with no stem in common, or practice ids on one side and only words on the other while
+        their effective dates disagree (an id missed in one report of a change leaves words
+        in its place; a second change of the platform that month has ids of its own)."""
+        stems = term_stems(member.practice_terms)
+        if stems and cluster.terms.get(member.language or ""):
+            return True
+        mine = (bool(member.practices), bool(stems))
+        theirs = (bool(cluster.practices), any(cluster.terms.values()))
+        if {mine, theirs} != {(True, False), (False, True)}:
+            return False
+        effective = date_span(member.effective_date)
+        spans = cluster.dates.values()
+        return bool(effective and spans) and all(_gap(effective, span) > 0 for span in spans)
+
+    def _same_news(self, cluster: Cluster, member: Member) -> bool:
         """Published within ``SAME_NEWS`` days of a source of the change, with no effective
-        date that disagrees: the same news, even when two outlets name its topic in words
-        that do not meet (another language, a practice one of them does not name)."""
+        date that disagrees, or giving the same effective day as a source: the same news, even
+        when two outlets name its topic in words that do not meet (another language, a
+        practice one of them does not name)."""
+        if member.effective_precision == "day" and member.effective_date in cluster.dates:
+            return True
         day = day_number(member.published)
         if not any(abs(day - day_number(m.published)) <= SAME_NEWS for m in cluster.members):
             return False

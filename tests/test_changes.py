@@ -173,6 +173,10 @@ def test_assign_is_idempotent_and_a_later_report_joins(db):
     assert db.query_one("SELECT count(*) FROM alerts WHERE kind = 'alert'")[0] == 1
 
 
+NEXT_DAY = {"effective_date": "2031-12-08"}
+UNLISTED = {"practices": (), "practice_terms": ("pyramid schemes",)}
+
+
 @pytest.mark.parametrize(
     ("fields", "joins"),
     [
@@ -184,17 +188,31 @@ def test_assign_is_idempotent_and_a_later_report_joins(db):
         ({"practices": (), "actions": ("legal_action",)}, True),
         # the same news two days later, its topic named in other words: one change
         ({"practices": (), "actions": ("restriction",), "days_ago": -2}, True),
-        # ... but ten days later it takes a shared practice, term or step
-        ({"practices": (), "actions": ("restriction",), "days_ago": -10}, False),
+        # ... but ten days later, with another effective day, it takes a shared practice,
+        # term or step
+        (
+            {"practices": (), "actions": ("restriction",), "days_ago": -10, **NEXT_DAY},
+            False,
+        ),
         (
             {
                 "practices": (),
                 "practice_terms": ("pyramid schemes",),
                 "actions": ("restriction",),
                 "days_ago": -10,
+                **NEXT_DAY,
             },
             False,
         ),
+        # practice ids against words alone: another conduct when the dates disagree
+        *(
+            ({**UNLISTED, "effective_date": date, "days_ago": -10}, joins)
+            for date, joins in (("2031-12-08", False), ("2031-12", True), (None, True))
+        ),
+        # the same effective day is the same news, whenever it is told
+        ({"practices": (), "actions": ("restriction",), "days_ago": -10}, True),
+        ({"practices": (), "actions": ("restriction",), **NEXT_DAY}, False),
+        ({"practices": (), "actions": ("restriction",), "effective_date": "2031-12"}, False),
         ({"platforms": ("Telegram",)}, False),
     ],
 )
@@ -207,17 +225,26 @@ def test_join_rules(db, fields, joins):
 
 
 def test_unlisted_practices_join_by_their_words_and_stay_apart_when_they_differ(db):
-    def unlisted(guid, terms, days_ago):
+    def unlisted(guid, terms, days_ago, effective_date="2031-12-07"):
         return add_change_item(
-            db, guid, days_ago, practices=(), actions=("prohibition",), practice_terms=terms
+            db,
+            guid,
+            days_ago,
+            practices=(),
+            actions=("prohibition",),
+            practice_terms=terms,
+            effective_date=effective_date,
         )
 
     assign_changes(db, [unlisted("a", ("pyramid schemes",), 30)], SETTINGS)
-    assert assign_changes(db, [unlisted("b", ("pyramid scheme ads",), 20)], SETTINGS) == []
-    assert len(assign_changes(db, [unlisted("c", ("fireworks",), 10)], SETTINGS)) == 1
+    assert assign_changes(db, [unlisted("b", ("pyramid scheme ads",), 20, None)], SETTINGS) == []
+    fireworks = unlisted("c", ("fireworks",), 10, "2031-12-14")
+    assert len(assign_changes(db, [fireworks], SETTINGS)) == 1
+    # the first change's effective day, its conduct named in other words: the same news
+    assert assign_changes(db, [unlisted("d", ("Ponzi games",), 5)], SETTINGS) == []
     rows = db.query("SELECT practice_terms FROM changes ORDER BY id")
     assert [json.loads(r[0]) for r in rows] == [
-        ["pyramid schemes", "pyramid scheme ads"],
+        ["pyramid schemes", "pyramid scheme ads", "Ponzi games"],
         ["fireworks"],
     ]
 
