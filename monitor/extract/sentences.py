@@ -128,8 +128,10 @@ def _next_to(doc: Doc, start: int, end: int, steps: set[int]) -> bool:
 
 
 def _opens(doc: Doc, start: int, end: int) -> bool:
-    """``X lifts its ban``: the name starts a sentence and a lower-case word follows."""
-    return doc[start].is_sent_start and end < len(doc) and doc[end].is_lower and doc[end].is_alpha
+    """``X lifts its ban``, ``Spanien: Bumble muss ...``: the name starts a sentence or the
+    clause after a colon, and a lower-case word follows."""
+    opens = doc[start].is_sent_start or (start > 0 and doc[start - 1].text == ":")
+    return opens and end < len(doc) and doc[end].is_lower and doc[end].is_alpha
 
 
 def _specific(key: str) -> tuple[bool, str]:
