@@ -124,3 +124,16 @@ def test_extensions_removed_from_an_add_on_store_are_app_removals(extractor):
     )
     assert got.enforcement_change and "app_removal" in got.actions
     assert "content_removal" not in got.actions
+
+
+@pytest.mark.parametrize("amount", ["€290m", "£5m", "$1.2bn", "290 million euro"])
+def test_a_fine_with_its_amount_is_a_fine(extractor, amount):
+    got = run(
+        extractor,
+        "en",
+        "2024-08-26",
+        f"Dutch watchdog slaps {amount} fine on Uber over driver data",
+        f"The Dutch data protection authority has imposed a {amount} fine on Uber for sending "
+        "European drivers' personal data to servers in the US without adequate safeguards.",
+    )
+    assert got.enforcement_change and "fine" in got.actions

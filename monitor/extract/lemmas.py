@@ -20,6 +20,10 @@ from pathlib import Path
 from monitor.extract.lexicon import DATA_DIR
 
 SHIPPED, FULL = "shipped", "full"
+# Contraction fragments the lookup tables give a verb ("m" -> "be" for "I'm"). Our tokenizer
+# keeps the apostrophe on them ("'m"); bare, they are units and letters: "a €290m fine" is no
+# "be fine".
+FRAGMENTS = frozenset({"m", "s", "re", "ve", "ll", "d"})
 
 
 def shipped_path(lang: str, data_dir: Path = DATA_DIR) -> Path:
@@ -44,7 +48,7 @@ def full_table(lang: str) -> dict[str, str]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as fh:
         table = json.load(fh)
-    return {k: (v[0] if isinstance(v, list) else v) for k, v in table.items()}
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in table.items() if k not in FRAGMENTS}
 
 
 def lemma_table(lang: str, source: str = SHIPPED) -> Mapping[str, str]:
