@@ -64,6 +64,7 @@ C = {"decision": 0.5, "platform": 1.0, "practice": 1.0, "action": 1.0, "date": 1
 BACKGROUND_WEIGHT = 0.5
 PRUNE = 0.02  # weights smaller than this are not shipped
 THRESHOLD_GRID = [round(0.05 * i, 2) for i in range(2, 19)]
+TIE = 0.001  # out-of-fold scores this close are one: another fold split moves them more
 
 
 @dataclass
@@ -190,15 +191,17 @@ def out_of_fold(examples: Sequence[Example], c: float) -> list[float]:
 def best_threshold(
     examples: Sequence[Example], probabilities: Sequence[float], per_article: bool = False
 ) -> tuple[float, float]:
-    """The threshold with the best F1 over the candidates (ties: the one nearest 0.5)."""
+    """The threshold with the best F1 over the candidates; scores within ``TIE`` of the best
+    count as ties, and ties go to the threshold nearest 0.5."""
     scores = []
     for t in THRESHOLD_GRID:
         if per_article:
             value = _date_accuracy(examples, probabilities, t)
         else:
             value = _f1(*_counts(examples, probabilities, t))
-        scores.append((round(value, 6), -abs(t - 0.5), t))
-    value, _, t = max(scores)
+        scores.append((round(value, 6), t))
+    best = max(value for value, _ in scores)
+    value, t = min((s for s in scores if s[0] >= best - TIE), key=lambda s: abs(s[1] - 0.5))
     return t, value
 
 
