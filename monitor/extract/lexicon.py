@@ -66,6 +66,7 @@ class Lexicon:
     name_suffixes: tuple[str, ...]  # genitive endings a name may carry: Twitters, Googles
     stopwords: frozenset[str]
     not_conduct: frozenset[str]  # never a practice term: places, times, who is affected
+    determiners: frozenset[str] = frozenset()  # "die Visa": after one, a name is the word
 
 
 def _load(name: str, data_dir: Path) -> dict:
@@ -144,6 +145,7 @@ def load_lexicon(lang: str, data_dir: str = str(DATA_DIR)) -> Lexicon:
         name_suffixes=tuple(str(s) for s in cues.get("name_suffixes", ())),
         stopwords=frozenset(str(w).lower() for w in cues.get("stopwords", ())),
         not_conduct=frozenset(str(w).lower() for w in cues.get("not_conduct", ())),
+        determiners=frozenset(str(w).lower() for w in cues.get("determiners", ())),
     )
 
 

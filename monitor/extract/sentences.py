@@ -71,7 +71,7 @@ def split_sentences(doc: Doc, title_chars: int) -> tuple[list[Sentence], list[in
     return sentences, sent_of
 
 
-def clean_hits(doc: Doc, hits: list[Hit]) -> list[Hit]:
+def clean_hits(doc: Doc, hits: list[Hit], determiners: frozenset[str] = frozenset()) -> list[Hit]:
     """Drop cancelled terms, let the longer of overlapping platforms (of actions: the one that
     holds the other) win, confirm ambiguous platform names: by an unambiguous alias elsewhere,
     by a platform word next to them ("die App Threads"), by opening a sentence in a text about
@@ -91,7 +91,7 @@ def clean_hits(doc: Doc, hits: list[Hit]) -> list[Hit]:
             start - 1 in context
             or end in context
             or (context and _opens(doc, start, end))
-            or _next_to(doc, start, end, steps)
+            or _next_to(doc, start, end, steps, determiners)
             or (start == 0 and end < len(doc) and doc[end].text == ":")
         )
     }
@@ -110,16 +110,11 @@ def clean_hits(doc: Doc, hits: list[Hit]) -> list[Hit]:
 STEP_GAP = 2  # tokens between an ambiguous name and a step that confirm it
 
 
-DETERMINERS = frozenset(
-    {"der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "eines"}
-    | {"kein", "keine", "the", "a", "an", "this", "that", "no"}
-)
-
-
-def _next_to(doc: Doc, start: int, end: int, steps: set[int]) -> bool:
+def _next_to(doc: Doc, start: int, end: int, steps: set[int], determiners: frozenset[str]) -> bool:
     """A step within ``STEP_GAP`` tokens of the name, in its sentence; not after an article
-    ("ein Signal", "die Visa"): a name so used is the word."""
-    if start and doc[start - 1].lower_ in DETERMINERS:
+    (``determiners`` of ``cues_<lang>.yaml``: "ein Signal", "die Visa"): a name so used is the
+    word."""
+    if start and doc[start - 1].lower_ in determiners:
         return False
     sentence = doc[start].sent
     before = range(max(sentence.start, start - STEP_GAP), start)
@@ -271,5 +266,11 @@ def read_sentences(
 ) -> tuple[list[Sentence], list[int]]:
     """The sentences of ``doc`` filled with its cleaned hits, and each token's sentence."""
     sentences, sent_of = split_sentences(doc, title_chars)
-    fill_sentences(doc, lexicon, sentences, sent_of, clean_hits(doc, doc._.policy_hits or []))
+    fill_sentences(
+        doc,
+        lexicon,
+        sentences,
+        sent_of,
+        clean_hits(doc, doc._.policy_hits or [], lexicon.determiners),
+    )
     return sentences, sent_of

@@ -20,12 +20,6 @@ MAX_TERMS = 2
 FLOOR = 0.1  # the best chunk is kept down to this probability: a change names its conduct
 STEM = 6
 # fmt: off
-# Amounts, times and penalties say how much, when or what follows, never what the conduct is
-# ("sechs Millionen Kronen Strafe").
-UNITS = {
-    "million", "millionen", "milliarde", "milliarden", "billion", "euro", "euros", "dollar",
-    "dollars", "kronen", "pfund", "pounds", "prozent", "percent", "uhr", "fine", "strafe",
-}
 GENERIC = {
     "content", "accounts", "apps", "app", "posts", "videos", "sellers", "listings", "ads",
     "inhalte", "konten", "beiträge", "händler", "angebote", "anzeigen", "werbung",
@@ -36,7 +30,7 @@ GENERIC = {
 def term_candidates(article: Article) -> list[tuple[str, Features]]:
     """Every chunk of the core sentences, with its features (one entry per distinct chunk)."""
     lang = article.lang
-    stops = article.lexicon.stopwords | article.lexicon.not_conduct | UNITS  # (cues_<lang>.yaml)
+    stops = article.lexicon.stopwords | article.lexicon.not_conduct  # (cues_<lang>.yaml)
     stem_sentences: Counter[str] = Counter()
     for s in article.sentences:
         stem_sentences.update({stem(t) for t in s.tokens if t[:1].isalpha()})
