@@ -218,7 +218,12 @@ class Grouper:
         stems = term_stems(member.practice_terms)
         terms = shared_stems(stems, set().union(*cluster.terms.values()))
         same_news = self._same_news(cluster, member)
-        if not practices and not terms and not same_news and self._other_conduct(cluster, member):
+        if (
+            not practices
+            and not terms
+            and not same_news
+            and self._other_conduct(cluster, member, stems)
+        ):
             return None
         actions = cluster.actions & set(member.actions)
         if not practices and not terms and not actions and not same_news:
@@ -235,12 +240,12 @@ class Grouper:
         topic = len(practices) + len(terms)
         return (topic, len(actions), equal, len(groups & cluster.groups), -cluster.key)
 
-    def _other_conduct(self, cluster: Cluster, member: Member) -> bool:
+    def _other_conduct(self, cluster: Cluster, member: Member, stems: set[str]) -> bool:
         """Both sides name their conduct and the names do not meet: words of one language
         with no stem in common, or practice ids on one side and only words on the other while
         their effective dates disagree (an id missed in one report of a change leaves words
-        in its place; a second change of the platform that month has ids of its own)."""
-        stems = term_stems(member.practice_terms)
+        in its place; a second change of the platform that month has ids of its own).
+        ``stems``: the member's term stems."""
         if stems and cluster.terms.get(member.language or ""):
             return True
         mine = (bool(member.practices), bool(stems))

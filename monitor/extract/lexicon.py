@@ -66,7 +66,7 @@ class Lexicon:
     name_suffixes: tuple[str, ...]  # genitive endings a name may carry: Twitters, Googles
     stopwords: frozenset[str]
     not_conduct: frozenset[str]  # never a practice term: places, times, who is affected
-    determiners: frozenset[str] = frozenset()  # "die Visa": after one, a name is the word
+    determiners: frozenset[str]  # "die Visa": after one, a name is the word
 
 
 def _load(name: str, data_dir: Path) -> dict:

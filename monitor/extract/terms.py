@@ -29,7 +29,6 @@ GENERIC = {
 
 def term_candidates(article: Article) -> list[tuple[str, Features]]:
     """Every chunk of the core sentences, with its features (one entry per distinct chunk)."""
-    lang = article.lang
     stops = article.lexicon.stopwords | article.lexicon.not_conduct  # (cues_<lang>.yaml)
     stem_sentences: Counter[str] = Counter()
     for s in article.sentences:
@@ -42,7 +41,7 @@ def term_candidates(article: Article) -> list[tuple[str, Features]]:
         dated = {w.casefold() for i in s.dates for w in article.dates[i].text.split()}
         for first, words in _chunks(article, s, stops | dated):
             text = " ".join(words)
-            f = _chunk_features(article, s, first, words, triggers, stem_sentences, lang)
+            f = _chunk_features(article, s, first, words, triggers, stem_sentences)
             previous = found.get(text)
             if previous is None:
                 found[text] = f
@@ -114,9 +113,8 @@ def _chunk_features(
     words: list[str],
     triggers: list[int],
     stem_sentences: Counter[str],
-    lang: str,
 ) -> Features:
-    head = words[-1]
+    head, lang = words[-1], article.lang
     f: Features = {
         f"zone:{article.zone(s)}": 1.0,
         f"words:{len(words)}": 1.0,
